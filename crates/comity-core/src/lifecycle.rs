@@ -223,10 +223,10 @@ pub fn reachable_states(rules: LifecycleRules) -> Vec<State> {
     let mut i = 0;
     while i < seen.len() {
         for action in allowed_actions(rules, seen[i]) {
-            if let Some(to) = next(rules, seen[i], action) {
-                if !seen.contains(&to) {
-                    seen.push(to);
-                }
+            if let Some(to) = next(rules, seen[i], action)
+                && !seen.contains(&to)
+            {
+                seen.push(to);
             }
         }
         i += 1;

@@ -302,19 +302,19 @@ pub fn check_document(doc: &RequestDocument, catalogue: &Catalogue) -> Vec<Field
                 known.join(", ")
             ),
         ));
-    } else if let Some(m) = mechanism {
-        if !m.citations.iter().any(|c| c.instrument == doc.instrument) {
-            let cited: Vec<_> = m.citations.iter().map(|c| c.instrument.as_str()).collect();
-            problems.push(FieldProblem::new(
-                "/instrument",
-                format!(
-                    "{} has no basis in {}; it rests on: {}",
-                    m.id,
-                    doc.instrument,
-                    cited.join(", ")
-                ),
-            ));
-        }
+    } else if let Some(m) = mechanism
+        && !m.citations.iter().any(|c| c.instrument == doc.instrument)
+    {
+        let cited: Vec<_> = m.citations.iter().map(|c| c.instrument.as_str()).collect();
+        problems.push(FieldProblem::new(
+            "/instrument",
+            format!(
+                "{} has no basis in {}; it rests on: {}",
+                m.id,
+                doc.instrument,
+                cited.join(", ")
+            ),
+        ));
     }
     for (i, o) in doc.offences.iter().enumerate() {
         if catalogue.offence(&o.catalogue_entry).is_none() {
@@ -340,47 +340,47 @@ pub fn check_document(doc: &RequestDocument, catalogue: &Catalogue) -> Vec<Field
         }
     }
     for (i, d) in doc.data_sought.iter().enumerate() {
-        if let Some(m) = mechanism {
-            if !m.data_categories.contains(&d.category) {
-                let allowed: Vec<_> = m.data_categories.iter().map(|c| c.as_str()).collect();
-                let allowed = if allowed.is_empty() {
-                    "none".to_owned()
-                } else {
-                    allowed.join(", ")
-                };
-                problems.push(FieldProblem::new(
-                    format!("/data_sought/{i}/category"),
-                    format!(
-                        "{} cannot seek {} data; it may seek: {allowed}",
-                        m.id, d.category
-                    ),
-                ));
-            }
-        }
-        if let Some(range) = d.time_range {
-            if range.from > range.to {
-                problems.push(FieldProblem::new(
-                    format!("/data_sought/{i}/time_range"),
-                    "the range starts after it ends; swap `from` and `to`",
-                ));
-            }
-        }
-    }
-    if let Some(p) = &doc.collection_period {
-        if p.days == 0 || p.days > 366 {
+        if let Some(m) = mechanism
+            && !m.data_categories.contains(&d.category)
+        {
+            let allowed: Vec<_> = m.data_categories.iter().map(|c| c.as_str()).collect();
+            let allowed = if allowed.is_empty() {
+                "none".to_owned()
+            } else {
+                allowed.join(", ")
+            };
             problems.push(FieldProblem::new(
-                "/collection_period/days",
-                "give the period in days, from 1 to 366",
+                format!("/data_sought/{i}/category"),
+                format!(
+                    "{} cannot seek {} data; it may seek: {allowed}",
+                    m.id, d.category
+                ),
+            ));
+        }
+        if let Some(range) = d.time_range
+            && range.from > range.to
+        {
+            problems.push(FieldProblem::new(
+                format!("/data_sought/{i}/time_range"),
+                "the range starts after it ends; swap `from` and `to`",
             ));
         }
     }
-    if let Some(j) = &doc.joint_investigation {
-        if j.members.is_empty() {
-            problems.push(FieldProblem::new(
-                "/joint_investigation/members",
-                "name at least one member authority",
-            ));
-        }
+    if let Some(p) = &doc.collection_period
+        && (p.days == 0 || p.days > 366)
+    {
+        problems.push(FieldProblem::new(
+            "/collection_period/days",
+            "give the period in days, from 1 to 366",
+        ));
+    }
+    if let Some(j) = &doc.joint_investigation
+        && j.members.is_empty()
+    {
+        problems.push(FieldProblem::new(
+            "/joint_investigation/members",
+            "name at least one member authority",
+        ));
     }
     problems
 }
