@@ -1,1 +1,169 @@
-//! comity-store
+//! Storage of comity behind one trait, [`Store`], with an SQLite implementation ([`sqlite::SqliteStore`]).
+//!
+//! The store keeps cases, requests and the append-only events of each request. A request row carries a projection of
+//! its state (kept in the same transaction as the event that changes it) so lists are fast; the events remain the
+//! truth, and the node checks the projection against a replay when it reads a request.
+//!
+//! Every write is committed durably (WAL with `synchronous=FULL`) before the call returns: a caller may acknowledge
+//! as soon as it has the result. Documents are opaque text here; the store knows nothing of their format.
+
+pub mod sqlite;
+
+use time::OffsetDateTime;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A record with this id or reference exists already.
+    #[error("{what} `{id}` exists already")]
+    Duplicate { what: &'static str, id: String },
+    /// The record changed since it was read; read it again and retry.
+    #[error(
+        "request `{id}` changed meanwhile (expected version {expected}, found {found}); read it again and retry"
+    )]
+    Conflict {
+        id: String,
+        expected: u64,
+        found: u64,
+    },
+    /// A referenced record does not exist.
+    #[error("{what} `{id}` does not exist")]
+    NotFound { what: &'static str, id: String },
+    /// The database holds something it should not.
+    #[error("the store is inconsistent: {0}")]
+    Corrupt(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// A case: the investigation a set of requests belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRecord {
+    /// Id.
+    pub id: String,
+    /// The authority's own case reference (unique).
+    pub reference: String,
+    /// Title.
+    pub title: String,
+    /// Who opened it.
+    pub created_by: String,
+    /// When.
+    pub created_at: OffsetDateTime,
+}
+
+/// A request as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// Id.
+    pub id: String,
+    /// Case it belongs to.
+    pub case_id: String,
+    /// Mechanism id.
+    pub mechanism: String,
+    /// Projected state (the events are the truth).
+    pub state: String,
+    /// The request document, opaque text.
+    pub document: String,
+    /// Urgency name, for the urgent queue.
+    pub urgency: String,
+    /// Who created it.
+    pub created_by: String,
+    /// When.
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    pub updated_at: OffsetDateTime,
+    /// The soonest running clock, if any.
+    pub next_due: Option<OffsetDateTime>,
+    /// Number of events recorded.
+    pub version: u64,
+}
+
+/// One recorded lifecycle step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    /// The request.
+    pub request_id: String,
+    /// Position, from 1.
+    pub seq: u64,
+    /// Action name.
+    pub action: String,
+    /// State before.
+    pub from_state: String,
+    /// State after.
+    pub to_state: String,
+    /// Who acted.
+    pub actor: String,
+    /// When.
+    pub at: OffsetDateTime,
+    /// Why, if said.
+    pub reason: Option<String>,
+    /// Structured detail (for example refusal grounds), opaque text.
+    pub detail: String,
+}
+
+/// A change of a request: one event plus the new projection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The event to append; its `seq` must be `expected_version + 1`.
+    pub event: EventRecord,
+    /// The version the caller read.
+    pub expected_version: u64,
+    /// The new soonest clock.
+    pub next_due: Option<OffsetDateTime>,
+    /// A replacement document, if the step changes it.
+    pub document: Option<String>,
+}
+
+/// How to order a list of requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequestOrder {
+    /// Newest first.
+    #[default]
+    Newest,
+    /// Soonest running clock first; requests without one are left out.
+    Due,
+}
+
+/// Which requests to list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RequestFilter {
+    /// Only this case.
+    pub case_id: Option<String>,
+    /// Only this state.
+    pub state: Option<String>,
+    /// Only this mechanism.
+    pub mechanism: Option<String>,
+    /// Only this urgency.
+    pub urgency: Option<String>,
+    /// Order.
+    pub order: RequestOrder,
+    /// At most this many (capped at 1000).
+    pub limit: u32,
+}
+
+/// The storage of one node.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a new case.
+    async fn create_case(&self, case: CaseRecord) -> Result<(), StoreError>;
+    /// A case by id.
+    async fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError>;
+    /// All cases, newest first, at most `limit`.
+    async fn cases(&self, limit: u32) -> Result<Vec<CaseRecord>, StoreError>;
+    /// Stores a new request (version 0, no events yet); its case must exist.
+    async fn create_request(&self, request: RequestRecord) -> Result<(), StoreError>;
+    /// A request by id.
+    async fn request(&self, id: &str) -> Result<Option<RequestRecord>, StoreError>;
+    /// Requests matching a filter.
+    async fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRecord>, StoreError>;
+    /// The events of a request, in order.
+    async fn events(&self, request_id: &str) -> Result<Vec<EventRecord>, StoreError>;
+    /// Appends an event and updates the projection atomically, if nobody changed the request since
+    /// `expected_version`. Returns the updated request.
+    async fn transition(&self, change: Transition) -> Result<RequestRecord, StoreError>;
+    /// Reads a node setting.
+    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Writes a node setting.
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+}

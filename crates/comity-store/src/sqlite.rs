@@ -1,0 +1,532 @@
+//! The embedded store: one SQLite file in WAL mode, one writer thread with group commit, a small pool of readers.
+//!
+//! Writers queue jobs to the writer thread. It takes every job waiting (up to [`MAX_BATCH`]), runs each in its own
+//! savepoint inside one transaction, commits once with `synchronous=FULL`, and only then answers each caller. One
+//! fsync thus covers many requests, and nothing is acknowledged before it is on disk. A job that fails rolls back its
+//! own savepoint without disturbing the others in the batch.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+
+use crate::{
+    CaseRecord, EventRecord, RequestFilter, RequestOrder, RequestRecord, Store, StoreError,
+    Transition,
+};
+
+/// The most jobs committed together.
+pub const MAX_BATCH: usize = 512;
+/// The most idle reader connections kept.
+const MAX_IDLE_READERS: usize = 8;
+
+/// Migrations, in order. A migration is never edited once released; a change is a new file.
+const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+
+type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SqliteStore({})", self.inner.path.display())
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(backend)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+    )
+    .map_err(backend)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL) STRICT",
+    )
+    .map_err(backend)?;
+    let current: u32 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > newest {
+        return Err(StoreError::Corrupt(format!(
+            "the database is at schema {current}, newer than this comity knows ({newest}); upgrade comity"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let tx = conn.transaction().map_err(backend)?;
+        tx.execute_batch(sql).map_err(backend)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_ms) VALUES (?1, ?2)",
+            params![version, to_ms(OffsetDateTime::now_utc())],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        tracing::info!(version, "applied store migration");
+    }
+    Ok(())
+}
+
+fn to_ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn from_ms(ms: i64) -> rusqlite::Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e))
+    })
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut completions = Vec::with_capacity(batch.len());
+        let outcome = (|| -> Result<(), StoreError> {
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+            for job in batch.drain(..) {
+                conn.execute_batch("SAVEPOINT job").map_err(backend)?;
+                let (ok, completion) = job(&conn);
+                completions.push(completion);
+                let end = if ok {
+                    "RELEASE job"
+                } else {
+                    "ROLLBACK TO job; RELEASE job"
+                };
+                conn.execute_batch(end).map_err(backend)?;
+            }
+            conn.execute_batch("COMMIT").map_err(backend)
+        })();
+        // Jobs never queued because of an early failure are dropped: their callers see the writer as gone.
+        drop(batch);
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, "store batch failed; rolling back");
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for completion in completions {
+            completion(outcome.as_ref().err());
+        }
+    }
+    // Close cleanly so the WAL is checkpointed.
+    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+    if let Err((_, e)) = conn.close() {
+        tracing::warn!(error = %e, "closing the store database failed");
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies migrations.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path).map_err(|e| {
+            StoreError::Backend(format!("cannot open database `{}`: {e}", path.display()))
+        })?;
+        configure(&conn)?;
+        migrate(&mut conn)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("comity-store-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(backend)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(Some(tx)),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn: &Connection| {
+            let result = f(conn);
+            let ok = result.is_ok();
+            let completion: Completion = Box::new(move |commit: Option<&StoreError>| {
+                let answer = match (commit, result) {
+                    (Some(e), Ok(_)) => Err(StoreError::Backend(format!("commit failed: {e}"))),
+                    (_, result) => result,
+                };
+                let _ = tx.send(answer);
+            });
+            (ok, completion)
+        });
+        let sender = self
+            .inner
+            .writer
+            .lock()
+            .map_err(|_| backend("writer lock poisoned"))?
+            .clone()
+            .ok_or_else(|| backend("the store is closed"))?;
+        sender
+            .send(job)
+            .map_err(|_| backend("the store writer has stopped"))?;
+        rx.await
+            .map_err(|_| backend("the store writer stopped before committing"))?
+    }
+
+    async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner
+                .readers
+                .lock()
+                .map_err(|_| backend("reader pool poisoned"))?
+                .pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        &inner.path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )
+                    .map_err(backend)?;
+                    c.busy_timeout(std::time::Duration::from_secs(10))
+                        .map_err(backend)?;
+                    c
+                }
+            };
+            let result = f(&conn);
+            if let Ok(mut pool) = inner.readers.lock()
+                && pool.len() < MAX_IDLE_READERS
+            {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(backend)?
+    }
+
+    /// Stops the writer after the jobs already queued; later writes fail.
+    pub fn close(&self) {
+        if let Ok(mut w) = self.inner.writer.lock() {
+            w.take();
+        }
+    }
+}
+
+const REQUEST_COLUMNS: &str = "id, case_id, mechanism, state, document, urgency, created_by, created_ms, updated_ms, next_due_ms, version";
+
+fn request_row(r: &Row<'_>) -> rusqlite::Result<RequestRecord> {
+    Ok(RequestRecord {
+        id: r.get(0)?,
+        case_id: r.get(1)?,
+        mechanism: r.get(2)?,
+        state: r.get(3)?,
+        document: r.get(4)?,
+        urgency: r.get(5)?,
+        created_by: r.get(6)?,
+        created_at: from_ms(r.get(7)?)?,
+        updated_at: from_ms(r.get(8)?)?,
+        next_due: r.get::<_, Option<i64>>(9)?.map(from_ms).transpose()?,
+        version: to_u64(r.get(10)?),
+    })
+}
+
+fn case_row(r: &Row<'_>) -> rusqlite::Result<CaseRecord> {
+    Ok(CaseRecord {
+        id: r.get(0)?,
+        reference: r.get(1)?,
+        title: r.get(2)?,
+        created_by: r.get(3)?,
+        created_at: from_ms(r.get(4)?)?,
+    })
+}
+
+fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRecord> {
+    Ok(EventRecord {
+        request_id: r.get(0)?,
+        seq: to_u64(r.get(1)?),
+        action: r.get(2)?,
+        from_state: r.get(3)?,
+        to_state: r.get(4)?,
+        actor: r.get(5)?,
+        at: from_ms(r.get(6)?)?,
+        reason: r.get(7)?,
+        detail: r.get(8)?,
+    })
+}
+
+fn load_request(conn: &Connection, id: &str) -> Result<Option<RequestRecord>, StoreError> {
+    conn.query_row(
+        &format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id = ?1"),
+        [id],
+        request_row,
+    )
+    .optional()
+    .map_err(backend)
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn create_case(&self, case: CaseRecord) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO cases (id, reference, title, created_by, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![case.id, case.reference, case.title, case.created_by, to_ms(case.created_at)],
+            )
+            .map(|_| ())
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Duplicate { what: "case", id: case.reference.clone() }
+                } else {
+                    backend(e)
+                }
+            })
+        })
+        .await
+    }
+
+    async fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT id, reference, title, created_by, created_ms FROM cases WHERE id = ?1",
+                [id],
+                case_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn cases(&self, limit: u32) -> Result<Vec<CaseRecord>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id, reference, title, created_by, created_ms FROM cases ORDER BY created_ms DESC, id DESC LIMIT ?1",
+                )
+                .map_err(backend)?;
+            let rows = stmt.query_map([limit.min(1000)], case_row).map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn create_request(&self, r: RequestRecord) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let case_exists: bool = conn
+                .query_row("SELECT EXISTS(SELECT 1 FROM cases WHERE id = ?1)", [&r.case_id], |row| row.get(0))
+                .map_err(backend)?;
+            if !case_exists {
+                return Err(StoreError::NotFound { what: "case", id: r.case_id });
+            }
+            conn.prepare_cached(&format!(
+                "INSERT INTO requests ({REQUEST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            ))
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    r.id,
+                    r.case_id,
+                    r.mechanism,
+                    r.state,
+                    r.document,
+                    r.urgency,
+                    r.created_by,
+                    to_ms(r.created_at),
+                    to_ms(r.updated_at),
+                    r.next_due.map(to_ms),
+                    i64::try_from(r.version).unwrap_or(i64::MAX),
+                ])
+            })
+            .map(|_| ())
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Duplicate { what: "request", id: r.id.clone() }
+                } else {
+                    backend(e)
+                }
+            })
+        })
+        .await
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<RequestRecord>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| load_request(conn, &id)).await
+    }
+
+    async fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRecord>, StoreError> {
+        let filter = filter.clone();
+        self.read(move |conn| {
+            let mut sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE 1=1");
+            let mut args: Vec<String> = Vec::new();
+            for (column, value) in [
+                ("case_id", &filter.case_id),
+                ("state", &filter.state),
+                ("mechanism", &filter.mechanism),
+                ("urgency", &filter.urgency),
+            ] {
+                if let Some(v) = value {
+                    args.push(v.clone());
+                    sql.push_str(&format!(" AND {column} = ?{}", args.len()));
+                }
+            }
+            sql.push_str(match filter.order {
+                RequestOrder::Newest => " ORDER BY created_ms DESC, id DESC",
+                RequestOrder::Due => {
+                    " AND next_due_ms IS NOT NULL ORDER BY next_due_ms ASC, id ASC"
+                }
+            });
+            let limit = if filter.limit == 0 {
+                100
+            } else {
+                filter.limit.min(1000)
+            };
+            sql.push_str(&format!(" LIMIT {limit}"));
+            let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(args.iter()), request_row)
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn events(&self, request_id: &str) -> Result<Vec<EventRecord>, StoreError> {
+        let id = request_id.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT request_id, seq, action, from_state, to_state, actor, at_ms, reason, detail
+                     FROM events WHERE request_id = ?1 ORDER BY seq",
+                )
+                .map_err(backend)?;
+            let rows = stmt.query_map([id], event_row).map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn transition(&self, change: Transition) -> Result<RequestRecord, StoreError> {
+        self.write(move |conn| {
+            let e = &change.event;
+            let current = load_request(conn, &e.request_id)?
+                .ok_or_else(|| StoreError::NotFound { what: "request", id: e.request_id.clone() })?;
+            if current.version != change.expected_version || e.seq != change.expected_version + 1 {
+                return Err(StoreError::Conflict {
+                    id: e.request_id.clone(),
+                    expected: change.expected_version,
+                    found: current.version,
+                });
+            }
+            if current.state != e.from_state {
+                return Err(StoreError::Corrupt(format!(
+                    "request `{}` is `{}` but the event starts from `{}`",
+                    e.request_id, current.state, e.from_state
+                )));
+            }
+            conn.prepare_cached(
+                "INSERT INTO events (request_id, seq, action, from_state, to_state, actor, at_ms, reason, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    e.request_id,
+                    i64::try_from(e.seq).unwrap_or(i64::MAX),
+                    e.action,
+                    e.from_state,
+                    e.to_state,
+                    e.actor,
+                    to_ms(e.at),
+                    e.reason,
+                    e.detail,
+                ])
+            })
+            .map_err(backend)?;
+            conn.prepare_cached(
+                "UPDATE requests SET state = ?2, version = ?3, updated_ms = ?4, next_due_ms = ?5,
+                 document = COALESCE(?6, document) WHERE id = ?1",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    e.request_id,
+                    e.to_state,
+                    i64::try_from(e.seq).unwrap_or(i64::MAX),
+                    to_ms(e.at),
+                    change.next_due.map(to_ms),
+                    change.document,
+                ])
+            })
+            .map_err(backend)?;
+            load_request(conn, &e.request_id)?
+                .ok_or_else(|| StoreError::Corrupt(format!("request `{}` vanished", e.request_id)))
+        })
+        .await
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let key = key.to_owned();
+        self.read(move |conn| {
+            conn.query_row("SELECT value FROM node_meta WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO node_meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+}
