@@ -1,4 +1,5 @@
 //! The store story: one long scenario run against every backend (SQLite always; more as they are added).
+#![allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 
 use comity_store::sqlite::SqliteStore;
 use comity_store::{
