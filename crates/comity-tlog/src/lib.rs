@@ -7,12 +7,15 @@
 
 pub mod checkpoint;
 pub mod cosignature;
+pub mod filelog;
 pub mod hash;
 pub mod note;
 pub mod proof;
+pub mod tiles;
 
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use cosignature::{CosignatureSigner, CosignatureVerifier, Witness, WitnessError};
+pub use filelog::{FileLog, LogError};
 pub use hash::{CompactRange, Hash, empty_root, leaf_hash, node_hash};
 pub use note::{Ed25519Signer, Ed25519Verifier, Note, NoteError, NoteSignature};
 pub use proof::{HashReader, VerifyError, verify_consistency, verify_inclusion};
