@@ -1,1 +1,10 @@
-//! comity-node
+//! A comity node: its directory on disk ([`config`]), the request service ([`service`]) and the HTTP API ([`api`]).
+//!
+//! This is the only crate that knows JSON on the wire and HTTP. It wires the pure core to the store and the clock.
+
+pub mod api;
+pub mod config;
+pub mod problem;
+pub mod server;
+pub mod service;
+pub mod wire;

@@ -1,0 +1,296 @@
+//! A node's directory on disk: its config file, keys, API token and database, and how `init` creates them.
+//!
+//! Layout of a node directory:
+//! - `config.toml`: authority id, State, kind, name, public keys, optional catalogue override
+//! - `signing.key` (0600): the Ed25519 signing key
+//! - `age.key` (0600): the age X25519 identity evidence is sealed to
+//! - `api.token` (0600): the bearer token of the HTTP API
+//! - `node.db`: the SQLite database
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use comity_core::{AuthorityId, AuthorityKind, Catalogue, IsoCountry};
+use comity_seal::keys::{self, NodeSigningKey};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// File names inside a node directory.
+pub const CONFIG_FILE: &str = "config.toml";
+/// The signing key.
+pub const SIGNING_KEY_FILE: &str = "signing.key";
+/// The age identity.
+pub const AGE_IDENTITY_FILE: &str = "age.key";
+/// The API token.
+pub const API_TOKEN_FILE: &str = "api.token";
+/// The database.
+pub const DATABASE_FILE: &str = "node.db";
+
+/// What can go wrong with a node directory.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeDirError {
+    #[error("`{0}` already holds a comity node; choose an empty directory (nothing was changed)")]
+    AlreadyInitialised(PathBuf),
+    #[error("`{0}` is not empty; choose an empty or new directory (nothing was changed)")]
+    NotEmpty(PathBuf),
+    #[error(
+        "`{0}` is not a comity node directory (no config.toml); create one with `comity init --dir {0}`"
+    )]
+    NotANode(PathBuf),
+    #[error("cannot use `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("`{path}` is not a valid node config: {message}")]
+    BadConfig { path: PathBuf, message: String },
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
+    #[error("catalogue override `{path}`: {message}")]
+    Catalogue { path: PathBuf, message: String },
+    #[error(transparent)]
+    Store(#[from] comity_store::StoreError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> NodeDirError + '_ {
+    move |source| NodeDirError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The config file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// The authority this node speaks for.
+    pub authority: String,
+    /// Its State (ISO 3166-1 alpha-2).
+    pub state: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// The public signing key, `ed25519:...`.
+    pub signing_public_key: String,
+    /// The age recipient evidence is sealed to.
+    pub age_recipient: String,
+    /// When the node was created.
+    pub created_at: String,
+    /// Default listen address of `comity serve`.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// A rules catalogue replacing the shipped one (path relative to the node directory, or absolute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalogue: Option<String>,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:7410".to_owned()
+}
+
+/// The checked identity of a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeIdentity {
+    /// Authority id.
+    pub authority: AuthorityId,
+    /// State.
+    pub state: IsoCountry,
+    /// Kind.
+    pub kind: AuthorityKind,
+    /// Name.
+    pub name: String,
+    /// Public signing key.
+    pub signing_public_key: String,
+    /// age recipient.
+    pub age_recipient: String,
+}
+
+/// What `comity init` needs.
+#[derive(Debug, Clone)]
+pub struct InitParams {
+    /// Authority id.
+    pub authority: AuthorityId,
+    /// State.
+    pub state: IsoCountry,
+    /// Kind.
+    pub kind: AuthorityKind,
+    /// Name.
+    pub name: String,
+}
+
+/// A node directory that has been opened and checked.
+#[derive(Debug)]
+pub struct NodeDir {
+    /// Where it is.
+    pub path: PathBuf,
+    /// The config.
+    pub config: NodeConfig,
+    /// The identity, parsed from the config.
+    pub identity: NodeIdentity,
+}
+
+/// Creates a new node in `dir` (which must be absent or empty): keys, config, API token, database.
+///
+/// Everything is first written into a fresh sibling directory, then moved into place, so a failure half-way leaves
+/// `dir` exactly as it was.
+pub async fn init(
+    dir: &Path,
+    params: &InitParams,
+    now: OffsetDateTime,
+) -> Result<NodeDir, NodeDirError> {
+    if dir.join(CONFIG_FILE).exists() {
+        return Err(NodeDirError::AlreadyInitialised(dir.to_owned()));
+    }
+    let existed = dir.exists();
+    if existed && std::fs::read_dir(dir).map_err(io(dir))?.next().is_some() {
+        return Err(NodeDirError::NotEmpty(dir.to_owned()));
+    }
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+    let staging = parent.join(format!(".comity-init-{}", uuid::Uuid::now_v7().simple()));
+    let result = write_node(&staging, params, now).await;
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    let moved = if existed {
+        // Move the files one by one into the existing empty directory.
+        move_contents(&staging, dir).and_then(|()| std::fs::remove_dir(&staging))
+    } else {
+        std::fs::rename(&staging, dir)
+    };
+    if let Err(source) = moved {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(NodeDirError::Io {
+            path: dir.to_owned(),
+            source,
+        });
+    }
+    open(dir)
+}
+
+fn move_contents(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        std::fs::rename(entry.path(), to.join(entry.file_name()))?;
+    }
+    Ok(())
+}
+
+async fn write_node(
+    dir: &Path,
+    params: &InitParams,
+    now: OffsetDateTime,
+) -> Result<(), NodeDirError> {
+    std::fs::create_dir(dir).map_err(io(dir))?;
+    let created_at = now.format(&Rfc3339).unwrap_or_default();
+    let signing = NodeSigningKey::generate();
+    signing.write_new(&dir.join(SIGNING_KEY_FILE))?;
+    let (age_text, age_recipient) = keys::generate_age_identity(&created_at);
+    keys::write_secret_file(&dir.join(AGE_IDENTITY_FILE), age_text.as_bytes())?;
+    let mut token = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut token);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token);
+    keys::write_secret_file(&dir.join(API_TOKEN_FILE), format!("{token}\n").as_bytes())?;
+    let config = NodeConfig {
+        authority: params.authority.to_string(),
+        state: params.state.to_string(),
+        kind: params.kind.to_string(),
+        name: params.name.clone(),
+        signing_public_key: signing.public_key().to_string(),
+        age_recipient,
+        created_at,
+        listen: default_listen(),
+        catalogue: None,
+    };
+    let text = toml::to_string_pretty(&config).map_err(|e| NodeDirError::BadConfig {
+        path: dir.join(CONFIG_FILE),
+        message: e.to_string(),
+    })?;
+    let header = "# comity node configuration. Keys live beside this file; never share signing.key, age.key or api.token.\n";
+    std::fs::write(dir.join(CONFIG_FILE), format!("{header}{text}")).map_err(io(dir))?;
+    let store = comity_store::sqlite::SqliteStore::open(&dir.join(DATABASE_FILE))?;
+    comity_store::Store::set_meta(&store, "authority", params.authority.as_str()).await?;
+    store.close();
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))?;
+    Ok(())
+}
+
+/// Opens and checks an existing node directory.
+pub fn open(dir: &Path) -> Result<NodeDir, NodeDirError> {
+    let config_path = dir.join(CONFIG_FILE);
+    if !config_path.exists() {
+        return Err(NodeDirError::NotANode(dir.to_owned()));
+    }
+    let text = std::fs::read_to_string(&config_path).map_err(io(&config_path))?;
+    let bad = |message: String| NodeDirError::BadConfig {
+        path: config_path.clone(),
+        message,
+    };
+    let config: NodeConfig =
+        toml::from_str(&text).map_err(|e| bad(e.to_string().trim().replace('\n', " ")))?;
+    let identity = NodeIdentity {
+        authority: AuthorityId::parse(&config.authority).map_err(|e| bad(e.to_string()))?,
+        state: IsoCountry::parse(&config.state).map_err(|e| bad(e.to_string()))?,
+        kind: config
+            .kind
+            .parse()
+            .map_err(|e: comity_core::authority::BadAuthorityKind| bad(e.to_string()))?,
+        name: config.name.clone(),
+        signing_public_key: config.signing_public_key.clone(),
+        age_recipient: config.age_recipient.clone(),
+    };
+    Ok(NodeDir {
+        path: dir.to_owned(),
+        config,
+        identity,
+    })
+}
+
+impl NodeDir {
+    /// The rules catalogue this node uses: its override if configured, else the shipped one.
+    pub fn catalogue(&self) -> Result<Catalogue, NodeDirError> {
+        match &self.config.catalogue {
+            None => Catalogue::embedded().map_err(|e| NodeDirError::Catalogue {
+                path: PathBuf::from("(embedded)"),
+                message: e.to_string(),
+            }),
+            Some(p) => {
+                let path = self.path.join(p);
+                let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+                Catalogue::parse(&text).map_err(|e| NodeDirError::Catalogue {
+                    path,
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+
+    /// The API bearer token.
+    pub fn api_token(&self) -> Result<String, NodeDirError> {
+        let path = self.path.join(API_TOKEN_FILE);
+        Ok(std::fs::read_to_string(&path)
+            .map_err(io(&path))?
+            .trim()
+            .to_owned())
+    }
+
+    /// The signing key.
+    pub fn signing_key(&self) -> Result<NodeSigningKey, NodeDirError> {
+        Ok(NodeSigningKey::read(&self.path.join(SIGNING_KEY_FILE))?)
+    }
+
+    /// Opens the database.
+    pub fn store(&self) -> Result<comity_store::sqlite::SqliteStore, NodeDirError> {
+        Ok(comity_store::sqlite::SqliteStore::open(
+            &self.path.join(DATABASE_FILE),
+        )?)
+    }
+}

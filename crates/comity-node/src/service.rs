@@ -1,0 +1,680 @@
+//! The request service: everything a node does with cases and requests, shared by the HTTP API and the CLI.
+//!
+//! It turns input into core types, asks the core what is allowed, and writes through the store. It owns the two
+//! outside facts the core must not reach for: the time ([`Clock`]) and the store.
+
+use std::sync::{Arc, Mutex};
+
+use comity_core::catalogue::{Catalogue, Mechanism};
+use comity_core::clock;
+use comity_core::lifecycle::{self, Action, State, Step, TransitionError};
+use comity_core::request::{self, FieldProblem};
+use comity_store::{
+    CaseRecord, EventRecord, RequestFilter, RequestOrder, RequestRecord, Store, StoreError,
+    Transition,
+};
+use time::OffsetDateTime;
+
+use crate::config::NodeIdentity;
+use crate::wire::{
+    self, CaseInput, CaseView, ClockView, EventView, MechanismList, MechanismView, NewRequestInput,
+    NodeView, RefusalGroundView, RequestInput, RequestView, TransitionInput,
+};
+
+/// Where the time comes from.
+pub trait Clock: Send + Sync + 'static {
+    /// Now.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The system clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// A clock that moves only when told: for tests and simulations.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    /// A clock showing `at`.
+    pub fn new(at: OffsetDateTime) -> Self {
+        Self(Mutex::new(at))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: time::Duration) {
+        if let Ok(mut t) = self.0.lock() {
+            *t += by;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        self.0
+            .lock()
+            .map(|t| *t)
+            .unwrap_or_else(|e| *e.into_inner())
+    }
+}
+
+/// Why the service refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Input fields are wrong; nothing was written.
+    #[error("the input has {} problem(s)", .0.len())]
+    Invalid(Vec<FieldProblem>),
+    /// No such record.
+    #[error("{what} `{id}` does not exist")]
+    NotFound { what: &'static str, id: String },
+    /// The action is not allowed in the current state.
+    #[error("{message}")]
+    NotAllowed {
+        message: String,
+        state: String,
+        allowed: Vec<String>,
+    },
+    /// Somebody else changed the record, or the record exists already.
+    #[error("{0}")]
+    Conflict(String),
+    /// The store failed or holds something it should not.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Duplicate { .. } | StoreError::Conflict { .. } => {
+                Self::Conflict(e.to_string())
+            }
+            StoreError::NotFound { what, id } => Self::NotFound { what, id },
+            StoreError::Corrupt(_) | StoreError::Backend(_) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+fn invalid(pointer: &str, message: impl Into<String>) -> ServiceError {
+    ServiceError::Invalid(vec![FieldProblem::new(pointer, message)])
+}
+
+/// Which requests to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Only this case.
+    pub case_id: Option<String>,
+    /// Only this state.
+    pub state: Option<String>,
+    /// Only this mechanism.
+    pub mechanism: Option<String>,
+    /// Only this urgency.
+    pub urgency: Option<String>,
+    /// Soonest clock first, only requests with a running clock.
+    pub due: bool,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// The service of one node.
+#[derive(Clone)]
+pub struct NodeService {
+    identity: NodeIdentity,
+    catalogue: Arc<Catalogue>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for NodeService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NodeService({})", self.identity.authority)
+    }
+}
+
+impl NodeService {
+    /// A service over a store.
+    pub fn new(
+        identity: NodeIdentity,
+        catalogue: Catalogue,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            identity,
+            catalogue: Arc::new(catalogue),
+            store,
+            clock,
+        }
+    }
+
+    /// The catalogue in force.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// Who this node is.
+    pub fn node(&self) -> NodeView {
+        NodeView {
+            authority: self.identity.authority.to_string(),
+            state: self.identity.state.to_string(),
+            kind: self.identity.kind.to_string(),
+            name: self.identity.name.clone(),
+            signing_public_key: self.identity.signing_public_key.clone(),
+            age_recipient: self.identity.age_recipient.clone(),
+            catalogue_version: self.catalogue.version.clone(),
+            software_version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+
+    /// Every mechanism of the catalogue.
+    pub fn mechanisms(&self) -> MechanismList {
+        MechanismList {
+            catalogue_version: self.catalogue.version.clone(),
+            source: self.catalogue.source.clone(),
+            mechanisms: self
+                .catalogue
+                .mechanisms
+                .iter()
+                .map(|m| MechanismView::new(m, &self.catalogue))
+                .collect(),
+            excluded_grounds: self
+                .catalogue
+                .refusal_grounds
+                .iter()
+                .filter(|g| !g.permitted)
+                .map(RefusalGroundView::from)
+                .collect(),
+        }
+    }
+
+    /// One mechanism.
+    pub fn mechanism(&self, id: &str) -> Result<MechanismView, ServiceError> {
+        self.catalogue
+            .mechanism(id)
+            .map(|m| MechanismView::new(m, &self.catalogue))
+            .ok_or_else(|| ServiceError::NotFound {
+                what: "mechanism",
+                id: id.to_owned(),
+            })
+    }
+
+    /// Opens a case.
+    pub async fn create_case(
+        &self,
+        input: CaseInput,
+        actor: &str,
+    ) -> Result<CaseView, ServiceError> {
+        let mut problems = Vec::new();
+        let reference = input.reference.trim();
+        if reference.is_empty() || reference.len() > 100 || reference.chars().any(char::is_control)
+        {
+            problems.push(FieldProblem::new(
+                "/reference",
+                "give a case reference of 1 to 100 printable characters",
+            ));
+        }
+        let title = input.title.trim();
+        if title.is_empty() || title.chars().count() > 500 || title.chars().any(char::is_control) {
+            problems.push(FieldProblem::new(
+                "/title",
+                "give a title of 1 to 500 printable characters",
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(ServiceError::Invalid(problems));
+        }
+        let record = CaseRecord {
+            id: format!("case-{}", uuid::Uuid::now_v7()),
+            reference: reference.to_owned(),
+            title: title.to_owned(),
+            created_by: actor.to_owned(),
+            created_at: self.clock.now(),
+        };
+        self.store.create_case(record.clone()).await?;
+        Ok(case_view(record))
+    }
+
+    /// Lists cases, newest first.
+    pub async fn cases(&self, limit: u32) -> Result<Vec<CaseView>, ServiceError> {
+        Ok(self
+            .store
+            .cases(limit)
+            .await?
+            .into_iter()
+            .map(case_view)
+            .collect())
+    }
+
+    /// One case.
+    pub async fn case(&self, id: &str) -> Result<CaseView, ServiceError> {
+        self.store
+            .case(id)
+            .await?
+            .map(case_view)
+            .ok_or_else(|| ServiceError::NotFound {
+                what: "case",
+                id: id.to_owned(),
+            })
+    }
+
+    /// Creates a request in `draft`. Incomplete drafts are accepted (the missing fields are listed and block sending);
+    /// malformed values, unknown catalogue entries and mismatches are refused.
+    pub async fn create_request(
+        &self,
+        input: NewRequestInput,
+        actor: &str,
+    ) -> Result<RequestView, ServiceError> {
+        let doc = input
+            .document
+            .into_document(&self.identity.authority, &self.catalogue)
+            .map_err(|problems| {
+                ServiceError::Invalid(
+                    problems
+                        .into_iter()
+                        .map(|p| FieldProblem::new(format!("/document{}", p.pointer), p.message))
+                        .collect(),
+                )
+            })?;
+        let now = self.clock.now();
+        let stored = wire::document_to_input(&doc);
+        let document =
+            serde_json::to_string(&stored).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let record = RequestRecord {
+            id: format!("req-{}", uuid::Uuid::now_v7()),
+            case_id: input.case_id.clone(),
+            mechanism: doc.mechanism.clone(),
+            state: State::Draft.to_string(),
+            document,
+            urgency: doc.urgency.to_string(),
+            created_by: actor.to_owned(),
+            created_at: now,
+            updated_at: now,
+            next_due: None,
+            version: 0,
+        };
+        self.store
+            .create_request(record.clone())
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound { what: "case", id } => invalid(
+                    "/case_id",
+                    format!("case `{id}` does not exist; open it first (POST /api/v1/cases)"),
+                ),
+                other => other.into(),
+            })?;
+        self.view(&record, &[], Some(&doc))
+    }
+
+    /// One request, with its events and clocks; checks that the stored state follows from the events.
+    pub async fn request(&self, id: &str) -> Result<RequestView, ServiceError> {
+        let (record, events, _) = self.load(id).await?;
+        let mut view = self.view(&record, &events, None)?;
+        view.events = events.iter().map(event_view).collect();
+        Ok(view)
+    }
+
+    /// Lists requests.
+    pub async fn requests(&self, query: &ListQuery) -> Result<Vec<RequestView>, ServiceError> {
+        if let Some(s) = &query.state {
+            s.parse::<State>()
+                .map_err(|e| invalid("/state", e.to_string()))?;
+        }
+        if let Some(m) = &query.mechanism
+            && self.catalogue.mechanism(m).is_none()
+        {
+            return Err(invalid(
+                "/mechanism",
+                format!("`{m}` is not a mechanism of the catalogue"),
+            ));
+        }
+        let filter = RequestFilter {
+            case_id: query.case_id.clone(),
+            state: query.state.clone(),
+            mechanism: query.mechanism.clone(),
+            urgency: query.urgency.clone(),
+            order: if query.due {
+                RequestOrder::Due
+            } else {
+                RequestOrder::Newest
+            },
+            limit: query.limit.unwrap_or(100).clamp(1, 1000),
+        };
+        let records = self.store.requests(&filter).await?;
+        records.iter().map(|r| self.view(r, &[], None)).collect()
+    }
+
+    /// Takes one lifecycle step.
+    pub async fn transition(
+        &self,
+        id: &str,
+        input: TransitionInput,
+        actor: &str,
+    ) -> Result<RequestView, ServiceError> {
+        let (record, events, mechanism) = self.load(id).await?;
+        let state: State = record
+            .state
+            .parse()
+            .map_err(|e: lifecycle::UnknownName| ServiceError::Internal(e.to_string()))?;
+        let action: Action = input
+            .action
+            .parse()
+            .map_err(|e: lifecycle::UnknownName| invalid("/action", e.to_string()))?;
+        if let Some(expected) = input.expected_version
+            && expected != record.version
+        {
+            return Err(ServiceError::Conflict(format!(
+                "request `{id}` is at version {}, not {expected}; read it again and decide anew",
+                record.version
+            )));
+        }
+        let reason = input
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
+        if reason.is_some_and(|r| r.chars().count() > wire::MAX_TEXT_CHARS) {
+            return Err(invalid(
+                "/reason",
+                format!("is longer than {} characters", wire::MAX_TEXT_CHARS),
+            ));
+        }
+        let to =
+            lifecycle::apply(mechanism.lifecycle_rules(), state, action, reason).map_err(|e| {
+                match e {
+                    TransitionError::NotAllowed {
+                        state, ref allowed, ..
+                    } => ServiceError::NotAllowed {
+                        message: e.to_string(),
+                        state: state.to_string(),
+                        allowed: allowed.iter().map(|a| a.to_string()).collect(),
+                    },
+                    TransitionError::ReasonRequired { .. } => invalid("/reason", e.to_string()),
+                }
+            })?;
+        let doc = self.document(&record)?;
+        if matches!(action, Action::Send | Action::SubmitForAuthorisation) {
+            let missing = request::missing_fields(&doc, mechanism);
+            if !missing.is_empty() {
+                let basis = mechanism
+                    .citations
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return Err(ServiceError::Invalid(
+                    missing
+                        .iter()
+                        .map(|f| {
+                            FieldProblem::new(
+                                format!("/document/{f}"),
+                                format!(
+                                    "required for {} ({basis}); fill it in before `{action}`",
+                                    mechanism.id
+                                ),
+                            )
+                        })
+                        .collect(),
+                ));
+            }
+        }
+        let grounds = self.check_grounds(action, &input.grounds, mechanism)?;
+        let now = self.clock.now().max(record.updated_at);
+        let mut entered: Vec<(State, OffsetDateTime)> = events
+            .iter()
+            .filter_map(|e| e.to_state.parse::<State>().ok().map(|s| (s, e.at)))
+            .collect();
+        entered.push((to, now));
+        let next_due = clock::next_due(&clock::clocks(
+            mechanism,
+            &doc.instrument,
+            doc.urgency,
+            &entered,
+        ));
+        let detail = serde_json::json!({ "grounds": grounds }).to_string();
+        let updated = self
+            .store
+            .transition(Transition {
+                event: EventRecord {
+                    request_id: record.id.clone(),
+                    seq: record.version + 1,
+                    action: action.to_string(),
+                    from_state: state.to_string(),
+                    to_state: to.to_string(),
+                    actor: actor.to_owned(),
+                    at: now,
+                    reason: reason.map(str::to_owned),
+                    detail,
+                },
+                expected_version: record.version,
+                next_due,
+                document: None,
+            })
+            .await?;
+        tracing::info!(request = %record.id, %action, from = %state, %to, "request transition");
+        let events = self.store.events(&updated.id).await?;
+        let mut view = self.view(&updated, &events, Some(&doc))?;
+        view.events = events.iter().map(event_view).collect();
+        Ok(view)
+    }
+
+    fn check_grounds(
+        &self,
+        action: Action,
+        grounds: &[String],
+        mechanism: &Mechanism,
+    ) -> Result<Vec<String>, ServiceError> {
+        if action != Action::Refuse {
+            if !grounds.is_empty() {
+                return Err(invalid(
+                    "/grounds",
+                    format!("grounds go only with `refuse`, not `{action}`"),
+                ));
+            }
+            return Ok(Vec::new());
+        }
+        if grounds.is_empty() {
+            let open = mechanism.refusal_grounds.join(", ");
+            return Err(invalid(
+                "/grounds",
+                format!("a refusal needs at least one ground; open grounds: {open}"),
+            ));
+        }
+        let mut problems = Vec::new();
+        for (i, g) in grounds.iter().enumerate() {
+            let at = format!("/grounds/{i}");
+            match self.catalogue.refusal_ground(g) {
+                None => problems.push(FieldProblem::new(
+                    at,
+                    format!("`{g}` is not a refusal ground of the catalogue"),
+                )),
+                Some(ground) if !ground.permitted => {
+                    let cites = ground
+                        .citations
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    problems.push(FieldProblem::new(
+                        at,
+                        format!("{} may not be a ground for refusal ({cites})", ground.title),
+                    ))
+                }
+                Some(_) if !mechanism.refusal_grounds.contains(g) => {
+                    problems.push(FieldProblem::new(
+                        at,
+                        format!(
+                            "`{g}` is not open against {}; open grounds: {}",
+                            mechanism.id,
+                            mechanism.refusal_grounds.join(", ")
+                        ),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        if problems.is_empty() {
+            Ok(grounds.to_vec())
+        } else {
+            Err(ServiceError::Invalid(problems))
+        }
+    }
+
+    async fn load(
+        &self,
+        id: &str,
+    ) -> Result<(RequestRecord, Vec<EventRecord>, &Mechanism), ServiceError> {
+        let record = self
+            .store
+            .request(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound {
+                what: "request",
+                id: id.to_owned(),
+            })?;
+        let mechanism = self.catalogue.mechanism(&record.mechanism).ok_or_else(|| {
+            ServiceError::Internal(format!(
+                "request `{id}` uses mechanism `{}`, which the catalogue in force no longer has",
+                record.mechanism
+            ))
+        })?;
+        let events = self.store.events(id).await?;
+        let steps = events
+            .iter()
+            .map(|e| {
+                Ok(Step {
+                    action: e
+                        .action
+                        .parse()
+                        .map_err(|x: lifecycle::UnknownName| x.to_string())?,
+                    from: e
+                        .from_state
+                        .parse()
+                        .map_err(|x: lifecycle::UnknownName| x.to_string())?,
+                    to: e
+                        .to_state
+                        .parse()
+                        .map_err(|x: lifecycle::UnknownName| x.to_string())?,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(ServiceError::Internal)?;
+        let derived = lifecycle::replay(mechanism.lifecycle_rules(), steps)
+            .map_err(|e| ServiceError::Internal(format!("request `{id}`: {e}")))?;
+        if derived.as_str() != record.state || events.len() as u64 != record.version {
+            return Err(ServiceError::Internal(format!(
+                "request `{id}` is stored as `{}` but its events lead to `{derived}`",
+                record.state
+            )));
+        }
+        Ok((record, events, mechanism))
+    }
+
+    fn document(
+        &self,
+        record: &RequestRecord,
+    ) -> Result<comity_core::request::RequestDocument, ServiceError> {
+        let input: RequestInput = serde_json::from_str(&record.document).map_err(|e| {
+            ServiceError::Internal(format!(
+                "request `{}` has an unreadable document: {e}",
+                record.id
+            ))
+        })?;
+        input
+            .into_document(&self.identity.authority, &self.catalogue)
+            .map_err(|problems| {
+                ServiceError::Internal(format!(
+                    "request `{}` no longer fits the catalogue in force: {}",
+                    record.id,
+                    problems
+                        .iter()
+                        .map(|p| format!("{} {}", p.pointer, p.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ))
+            })
+    }
+
+    fn view(
+        &self,
+        record: &RequestRecord,
+        events: &[EventRecord],
+        doc: Option<&comity_core::request::RequestDocument>,
+    ) -> Result<RequestView, ServiceError> {
+        let now = self.clock.now();
+        let parsed;
+        let doc = match doc {
+            Some(d) => d,
+            None => {
+                parsed = self.document(record)?;
+                &parsed
+            }
+        };
+        let mechanism = self.catalogue.mechanism(&record.mechanism).ok_or_else(|| {
+            ServiceError::Internal(format!("unknown mechanism `{}`", record.mechanism))
+        })?;
+        let state: State = record
+            .state
+            .parse()
+            .map_err(|e: lifecycle::UnknownName| ServiceError::Internal(e.to_string()))?;
+        let entered: Vec<(State, OffsetDateTime)> = events
+            .iter()
+            .filter_map(|e| e.to_state.parse::<State>().ok().map(|s| (s, e.at)))
+            .collect();
+        let clocks = clock::clocks(mechanism, &doc.instrument, doc.urgency, &entered);
+        Ok(RequestView {
+            id: record.id.clone(),
+            case_id: record.case_id.clone(),
+            mechanism: record.mechanism.clone(),
+            state: record.state.clone(),
+            urgency: record.urgency.clone(),
+            version: record.version,
+            created_at: wire::rfc3339(record.created_at),
+            updated_at: wire::rfc3339(record.updated_at),
+            next_due: record.next_due.map(wire::rfc3339),
+            allowed_actions: lifecycle::allowed_actions(mechanism.lifecycle_rules(), state)
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
+            missing_fields: request::missing_fields(doc, mechanism)
+                .iter()
+                .map(|f| f.to_string())
+                .collect(),
+            clocks: clocks.iter().map(|c| ClockView::new(c, now)).collect(),
+            document: wire::document_to_input(doc),
+            events: Vec::new(),
+        })
+    }
+}
+
+fn case_view(r: CaseRecord) -> CaseView {
+    CaseView {
+        id: r.id,
+        reference: r.reference,
+        title: r.title,
+        created_by: r.created_by,
+        created_at: wire::rfc3339(r.created_at),
+    }
+}
+
+fn event_view(e: &EventRecord) -> EventView {
+    let grounds = serde_json::from_str::<serde_json::Value>(&e.detail)
+        .ok()
+        .and_then(|v| v.get("grounds").cloned())
+        .and_then(|g| serde_json::from_value::<Vec<String>>(g).ok())
+        .unwrap_or_default();
+    EventView {
+        seq: e.seq,
+        action: e.action.clone(),
+        from: e.from_state.clone(),
+        to: e.to_state.clone(),
+        actor: e.actor.clone(),
+        at: wire::rfc3339(e.at),
+        reason: e.reason.clone(),
+        grounds,
+    }
+}
