@@ -395,7 +395,13 @@ impl RequestInput {
                     &j.evidence_arrangements,
                 ),
             });
-        let doc = match (requested_state, urgency) {
+        // When the State or the urgency is unreadable the document is refused anyway, but the catalogue checks still
+        // run on stand-ins so that every other bad field is reported in the same answer.
+        let complete = requested_state.is_some() && urgency.is_some();
+        let doc = match (
+            requested_state.or(IsoCountry::parse("AQ").ok()),
+            urgency.or(Some(Urgency::Normal)),
+        ) {
             (Some(requested_state), Some(urgency)) => Some(RequestDocument {
                 mechanism: self.mechanism.clone(),
                 requesting_authority: own_authority.clone(),
@@ -441,7 +447,7 @@ impl RequestInput {
             p.0.extend(request::check_document(doc, catalogue));
         }
         match doc {
-            Some(doc) if p.0.is_empty() => Ok(doc),
+            Some(doc) if complete && p.0.is_empty() => Ok(doc),
             _ => {
                 p.0.sort_by(|a, b| a.pointer.cmp(&b.pointer));
                 Err(p.0)

@@ -1,0 +1,327 @@
+//! `comity case` and `comity request`: the same operations as the API, on a node directory.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use comity_node::server::Node;
+use comity_node::service::{ListQuery, ServiceError};
+use comity_node::wire::{CaseInput, NewRequestInput, RequestInput, RequestView, TransitionInput};
+use serde::de::DeserializeOwned;
+
+/// The node to act on and who acts.
+#[derive(Debug, Args)]
+pub struct On {
+    /// The node directory.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Who acts (recorded in the event), default the login name.
+    #[arg(long, env = "USER", default_value = "operator")]
+    actor: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `comity case` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// Open a case.
+    New {
+        #[command(flatten)]
+        on: On,
+        /// The authority's own case reference (unique).
+        #[arg(long)]
+        reference: String,
+        /// Title.
+        #[arg(long)]
+        title: String,
+    },
+    /// List cases, newest first.
+    List {
+        #[command(flatten)]
+        on: On,
+    },
+}
+
+/// `comity request` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// Create a request in draft from a JSON document (see GET /openapi.json, schema RequestInput).
+    New {
+        #[command(flatten)]
+        on: On,
+        /// The case it belongs to.
+        #[arg(long)]
+        case: String,
+        /// The request document, JSON.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Show a request with its events and clocks.
+    Show {
+        #[command(flatten)]
+        on: On,
+        /// Request id.
+        id: String,
+    },
+    /// List requests.
+    List {
+        #[command(flatten)]
+        on: On,
+        /// Soonest running clock first (only requests with one).
+        #[arg(long)]
+        due: bool,
+        /// Only this state.
+        #[arg(long)]
+        state: Option<String>,
+        /// Only this mechanism.
+        #[arg(long)]
+        mechanism: Option<String>,
+        /// Only this case.
+        #[arg(long)]
+        case: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Take a lifecycle step: send, receive, execute, refuse, postpone, ...
+    Transition {
+        #[command(flatten)]
+        on: On,
+        /// Request id.
+        id: String,
+        /// The action, for example `send`.
+        action: String,
+        /// Why (required to refuse, postpone, consult, withdraw, ...).
+        #[arg(long)]
+        reason: Option<String>,
+        /// A refusal ground id (repeat for several).
+        #[arg(long = "ground")]
+        grounds: Vec<String>,
+    },
+}
+
+/// Turns a service refusal into lines that say what to do.
+fn explain(e: ServiceError) -> anyhow::Error {
+    match e {
+        ServiceError::Invalid(problems) => anyhow::anyhow!(
+            "{}",
+            problems
+                .iter()
+                .map(|p| format!(
+                    "{}: {}",
+                    if p.pointer.is_empty() {
+                        "/"
+                    } else {
+                        &p.pointer
+                    },
+                    p.message
+                ))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        ServiceError::NotAllowed { message, .. } => anyhow::anyhow!("{message}"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+fn read_json<T: DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    std::str::from_utf8(&bytes)
+        .map_err(|_| anyhow::anyhow!("`{}` is not UTF-8 text; save it as UTF-8", path.display()))?;
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path_text = e.path().to_string();
+        anyhow::anyhow!("`{}` at `{path_text}`: {}", path.display(), e.into_inner())
+    })?;
+    de.end().map_err(|e| {
+        anyhow::anyhow!(
+            "`{}`: trailing characters after the JSON value: {e}",
+            path.display()
+        )
+    })?;
+    Ok(value)
+}
+
+fn actor(on: &On) -> String {
+    format!("cli:{}", on.actor)
+}
+
+pub async fn run_case(command: CaseCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        CaseCommand::New {
+            on,
+            reference,
+            title,
+        } => {
+            let node = Node::open(&on.dir)?;
+            let case = node
+                .service
+                .create_case(CaseInput { reference, title }, &actor(&on))
+                .await
+                .map_err(explain)?;
+            if on.json {
+                println!("{}", serde_json::to_string_pretty(&case)?);
+            } else {
+                println!("{}  {}  {}", case.id, case.reference, case.title);
+            }
+        }
+        CaseCommand::List { on } => {
+            let node = Node::open(&on.dir)?;
+            let cases = node.service.cases(1000).await.map_err(explain)?;
+            if on.json {
+                println!("{}", serde_json::to_string_pretty(&cases)?);
+            } else {
+                for c in cases {
+                    println!("{}  {}  {}  {}", c.id, c.created_at, c.reference, c.title);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_request(r: &RequestView) {
+    println!("{}  {}  {}  ({})", r.id, r.mechanism, r.state, r.urgency);
+    println!("  case        {}", r.case_id);
+    println!(
+        "  to          {} under {}",
+        r.document.requested_state, r.document.instrument
+    );
+    if !r.missing_fields.is_empty() {
+        println!(
+            "  missing     {} (sending is refused until filled)",
+            r.missing_fields.join(", ")
+        );
+    }
+    println!(
+        "  next steps  {}",
+        if r.allowed_actions.is_empty() {
+            "none".to_owned()
+        } else {
+            r.allowed_actions.join(", ")
+        }
+    );
+    for c in &r.clocks {
+        let status = match (&c.stopped_at, c.overdue) {
+            (Some(at), _) => format!("stopped {at}"),
+            (None, true) => "OVERDUE".to_owned(),
+            (None, false) => "running".to_owned(),
+        };
+        println!(
+            "  clock       {} due {} ({status}): {}",
+            c.kind, c.due_at, c.title
+        );
+    }
+    for e in &r.events {
+        let why = e
+            .reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        let grounds = if e.grounds.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", e.grounds.join(", "))
+        };
+        println!(
+            "  {:>3}. {}  {} -> {}  by {}{grounds}{why}",
+            e.seq, e.at, e.from, e.to, e.actor
+        );
+    }
+}
+
+pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        RequestCommand::New { on, case, file } => {
+            let document: RequestInput = read_json(&file)?;
+            let node = Node::open(&on.dir)?;
+            let view = node
+                .service
+                .create_request(
+                    NewRequestInput {
+                        case_id: case,
+                        document,
+                    },
+                    &actor(&on),
+                )
+                .await
+                .map_err(explain)
+                .with_context(|| {
+                    format!("`{}` was not accepted; nothing was written", file.display())
+                })?;
+            if on.json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                print_request(&view);
+            }
+        }
+        RequestCommand::Show { on, id } => {
+            let node = Node::open(&on.dir)?;
+            let view = node.service.request(&id).await.map_err(explain)?;
+            if on.json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                print_request(&view);
+            }
+        }
+        RequestCommand::List {
+            on,
+            due,
+            state,
+            mechanism,
+            case,
+            limit,
+        } => {
+            let node = Node::open(&on.dir)?;
+            let query = ListQuery {
+                case_id: case,
+                state,
+                mechanism,
+                urgency: None,
+                due,
+                limit: Some(limit),
+            };
+            let list = node.service.requests(&query).await.map_err(explain)?;
+            if on.json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for r in list {
+                    let due = r.next_due.as_deref().unwrap_or("-");
+                    println!(
+                        "{}  {:<28} {:<22} {:<9} due {due}",
+                        r.id, r.mechanism, r.state, r.urgency
+                    );
+                }
+            }
+        }
+        RequestCommand::Transition {
+            on,
+            id,
+            action,
+            reason,
+            grounds,
+        } => {
+            let node = Node::open(&on.dir)?;
+            let input = TransitionInput {
+                action,
+                reason,
+                grounds,
+                expected_version: None,
+            };
+            let view = node
+                .service
+                .transition(&id, input, &actor(&on))
+                .await
+                .map_err(explain)?;
+            if on.json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                print_request(&view);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,39 @@
+//! `comity serve`: run a node's HTTP API until Ctrl-C or SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use comity_node::server::{Node, shutdown_signal};
+
+/// Arguments of `comity serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The node directory.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Address to listen on (default: the config's `listen`, 127.0.0.1:7410).
+    #[arg(long)]
+    listen: Option<String>,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let node = Node::open(&args.dir)?;
+    let addr = args.listen.clone().unwrap_or_else(|| node.listen.clone());
+    let listener = node.bind(&addr).await.with_context(|| {
+        format!("cannot listen on `{addr}`; choose another address with --listen")
+    })?;
+    let local = listener.local_addr()?;
+    println!(
+        "comity node `{}` listening on http://{local}",
+        node.service.node().authority
+    );
+    println!(
+        "  API token in {}",
+        args.dir.join(comity_node::config::API_TOKEN_FILE).display()
+    );
+    node.serve(listener, shutdown_signal()).await?;
+    println!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
