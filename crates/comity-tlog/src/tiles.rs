@@ -309,10 +309,10 @@ pub fn encode_bundle<E: AsRef<[u8]>>(entries: &[E]) -> Result<Vec<u8>, TileError
     check_entries(entries)?;
     let total: usize = entries.iter().map(|e| 2 + e.as_ref().len()).sum();
     let mut out = Vec::with_capacity(total);
-    for entry in entries {
+    for (index, entry) in entries.iter().enumerate() {
         let entry = entry.as_ref();
         let len = u16::try_from(entry.len()).map_err(|_| TileError::EntryTooLarge {
-            index: 0,
+            index,
             size_bytes: entry.len(),
         })?;
         out.extend_from_slice(&len.to_be_bytes());
