@@ -84,14 +84,20 @@ impl Envelope {
     }
 
     /// Checks the payload type and a signature by `signer`, and returns the payload bytes.
-    pub fn verify(&self, expected_type: &str, signer: &PublicKey) -> Result<Vec<u8>, EnvelopeError> {
+    pub fn verify(
+        &self,
+        expected_type: &str,
+        signer: &PublicKey,
+    ) -> Result<Vec<u8>, EnvelopeError> {
         if self.payload_type != expected_type {
             return Err(EnvelopeError::WrongPayloadType {
                 expected: expected_type.to_owned(),
                 found: self.payload_type.clone(),
             });
         }
-        let payload = B64.decode(&self.payload).map_err(|_| EnvelopeError::Malformed)?;
+        let payload = B64
+            .decode(&self.payload)
+            .map_err(|_| EnvelopeError::Malformed)?;
         let message = pae(&self.payload_type, &payload);
         let key_id = signer.key_id();
         let signed = self
@@ -100,7 +106,11 @@ impl Envelope {
             .filter(|s| s.keyid == key_id)
             .filter_map(|s| B64.decode(&s.sig).ok())
             .any(|sig| signer.verify(&message, &sig));
-        if signed { Ok(payload) } else { Err(EnvelopeError::BadSignature) }
+        if signed {
+            Ok(payload)
+        } else {
+            Err(EnvelopeError::BadSignature)
+        }
     }
 }
 
@@ -135,20 +145,38 @@ mod tests {
 
         let mut payload = env.clone();
         payload.payload = B64.encode(b"paylaod");
-        assert_eq!(payload.verify(TYPE, &key.public_key()), Err(EnvelopeError::BadSignature));
+        assert_eq!(
+            payload.verify(TYPE, &key.public_key()),
+            Err(EnvelopeError::BadSignature)
+        );
 
         let mut kind = env.clone();
         kind.payload_type = "application/vnd.comity.receipt+json".into();
-        assert!(matches!(kind.verify(TYPE, &key.public_key()), Err(EnvelopeError::WrongPayloadType { .. })));
-        assert!(kind.verify(&kind.payload_type.clone(), &key.public_key()).is_err());
+        assert!(matches!(
+            kind.verify(TYPE, &key.public_key()),
+            Err(EnvelopeError::WrongPayloadType { .. })
+        ));
+        assert!(
+            kind.verify(&kind.payload_type.clone(), &key.public_key())
+                .is_err()
+        );
 
-        assert_eq!(env.verify(TYPE, &other.public_key()), Err(EnvelopeError::BadSignature));
+        assert_eq!(
+            env.verify(TYPE, &other.public_key()),
+            Err(EnvelopeError::BadSignature)
+        );
 
         let forged = Envelope::sign(TYPE, b"payload", &other);
         let mut relabelled = forged.clone();
         relabelled.signatures[0].keyid = key.public_key().key_id();
-        assert_eq!(relabelled.verify(TYPE, &key.public_key()), Err(EnvelopeError::BadSignature));
+        assert_eq!(
+            relabelled.verify(TYPE, &key.public_key()),
+            Err(EnvelopeError::BadSignature)
+        );
 
-        assert_eq!(Envelope::from_json(b"{\"payload\":1}"), Err(EnvelopeError::Malformed));
+        assert_eq!(
+            Envelope::from_json(b"{\"payload\":1}"),
+            Err(EnvelopeError::Malformed)
+        );
     }
 }

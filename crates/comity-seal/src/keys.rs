@@ -21,14 +21,26 @@ const PUBLIC_KEY_PREFIX: &str = "ed25519:";
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot read key file `{path}`: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot write key file `{path}`: {source}")]
-    Write { path: String, source: std::io::Error },
-    #[error("`{path}` is not a comity signing key file (expected a line starting with `{SECRET_KEY_LABEL}`)")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "`{path}` is not a comity signing key file (expected a line starting with `{SECRET_KEY_LABEL}`)"
+    )]
     NotASigningKey { path: String },
-    #[error("`{0}` is not an ed25519 public key (expected `ed25519:` followed by 32 bytes in base64)")]
+    #[error(
+        "`{0}` is not an ed25519 public key (expected `ed25519:` followed by 32 bytes in base64)"
+    )]
     BadPublicKey(String),
-    #[error("`{path}` is not an age identity file (expected a line starting with `AGE-SECRET-KEY-1`)")]
+    #[error(
+        "`{path}` is not an age identity file (expected a line starting with `AGE-SECRET-KEY-1`)"
+    )]
     NotAnAgeIdentity { path: String },
 }
 
@@ -114,7 +126,8 @@ impl PublicKey {
             return false;
         };
         let signature = ed25519_dalek::Signature::from_bytes(&bytes);
-        self.0.verify_strict(message, &signature).is_ok() && self.0.verify(message, &signature).is_ok()
+        self.0.verify_strict(message, &signature).is_ok()
+            && self.0.verify(message, &signature).is_ok()
     }
 
     /// A short stable identifier: the first 8 bytes of SHA-256 of the key, in hex.
@@ -143,7 +156,11 @@ impl FromStr for PublicKey {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || KeyError::BadPublicKey(s.to_owned());
         let encoded = s.strip_prefix(PUBLIC_KEY_PREFIX).ok_or_else(bad)?;
-        let bytes: [u8; 32] = B64.decode(encoded).map_err(|_| bad())?.try_into().map_err(|_| bad())?;
+        let bytes: [u8; 32] = B64
+            .decode(encoded)
+            .map_err(|_| bad())?
+            .try_into()
+            .map_err(|_| bad())?;
         Self::from_bytes(&bytes).map_err(|_| bad())
     }
 }
@@ -210,14 +227,23 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        assert!(matches!(key.write_new(&path), Err(KeyError::Write { .. })), "must not overwrite");
+        assert!(
+            matches!(key.write_new(&path), Err(KeyError::Write { .. })),
+            "must not overwrite"
+        );
     }
 
     #[test]
     fn public_key_string_round_trips_and_rejects_garbage() {
         let key = NodeSigningKey::from_seed([7; 32]).public_key();
         assert_eq!(key.to_string().parse::<PublicKey>().unwrap(), key);
-        for bad in ["", "ed25519:", "ed25519:AAAA", "rsa:abc", &key.to_string()[1..]] {
+        for bad in [
+            "",
+            "ed25519:",
+            "ed25519:AAAA",
+            "rsa:abc",
+            &key.to_string()[1..],
+        ] {
             assert!(bad.parse::<PublicKey>().is_err(), "accepted {bad:?}");
         }
     }
