@@ -102,6 +102,10 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
     out
 }
 
+#[expect(
+    clippy::result_large_err,
+    reason = "a problem is built only on the error path"
+)]
 fn query<T: DeserializeOwned>(raw: Option<String>) -> Result<T, Problem> {
     let raw = raw.unwrap_or_default();
     serde_urlencoded::from_str(&raw).map_err(|e| {
@@ -120,6 +124,10 @@ fn query<T: DeserializeOwned>(raw: Option<String>) -> Result<T, Problem> {
 }
 
 /// The acting person, from the `X-Comity-Actor` header, prefixed with the channel.
+#[expect(
+    clippy::result_large_err,
+    reason = "a problem is built only on the error path"
+)]
 fn actor(headers: &HeaderMap) -> Result<String, Problem> {
     match headers.get("x-comity-actor") {
         None => Ok("api".to_owned()),

@@ -298,15 +298,13 @@ impl RequestInput {
         catalogue: &Catalogue,
     ) -> Result<RequestDocument, Vec<FieldProblem>> {
         let mut p = Problems(Vec::new());
-        if let Some(given) = &self.requesting_authority {
-            if given != own_authority.as_str() {
-                p.push(
-                    "/requesting_authority",
-                    format!(
-                        "this node issues requests only as `{own_authority}`; leave the field out"
-                    ),
-                );
-            }
+        if let Some(given) = &self.requesting_authority
+            && given != own_authority.as_str()
+        {
+            p.push(
+                "/requesting_authority",
+                format!("this node issues requests only as `{own_authority}`; leave the field out"),
+            );
         }
         let requested_state = IsoCountry::parse(&self.requested_state)
             .map_err(|e| p.push("/requested_state", e.to_string()))

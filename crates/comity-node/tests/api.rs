@@ -33,11 +33,22 @@ async fn fixture() -> Fixture {
     config::init(&dir, &params, now).await.unwrap();
     let clock = Arc::new(ManualClock::new(now));
     let node = Node::open_with_clock(&dir, clock.clone()).unwrap();
-    Fixture { _dir: tmp, dir, node, clock }
+    Fixture {
+        _dir: tmp,
+        dir,
+        node,
+        clock,
+    }
 }
 
 impl Fixture {
-    async fn send(&self, method: &str, uri: &str, body: Option<Vec<u8>>, content_type: &str) -> (StatusCode, Value, String) {
+    async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<Vec<u8>>,
+        content_type: &str,
+    ) -> (StatusCode, Value, String) {
         let mut req = Request::builder()
             .method(method)
             .uri(uri)
@@ -45,7 +56,9 @@ impl Fixture {
         if body.is_some() {
             req = req.header(header::CONTENT_TYPE, content_type);
         }
-        let req = req.body(body.map(Body::from).unwrap_or_else(Body::empty)).unwrap();
+        let req = req
+            .body(body.map(Body::from).unwrap_or_else(Body::empty))
+            .unwrap();
         let resp = self.node.router().oneshot(req).await.unwrap();
         let status = resp.status();
         let ctype = resp
@@ -64,12 +77,24 @@ impl Fixture {
     }
 
     async fn post(&self, uri: &str, body: Value) -> (StatusCode, Value) {
-        let (s, v, _) = self.send("POST", uri, Some(body.to_string().into_bytes()), "application/json").await;
+        let (s, v, _) = self
+            .send(
+                "POST",
+                uri,
+                Some(body.to_string().into_bytes()),
+                "application/json",
+            )
+            .await;
         (s, v)
     }
 
     async fn case(&self) -> String {
-        let (s, v) = self.post("/api/v1/cases", json!({"reference": "R-1", "title": "Test case"})).await;
+        let (s, v) = self
+            .post(
+                "/api/v1/cases",
+                json!({"reference": "R-1", "title": "Test case"}),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["id"].as_str().unwrap().to_owned()
     }
@@ -102,11 +127,19 @@ fn preservation() -> Value {
 async fn health_and_openapi_are_public_and_describe_every_route() {
     let f = fixture().await;
     let req = Request::get("/healthz").body(Body::empty()).unwrap();
-    assert_eq!(f.node.router().oneshot(req).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        f.node.router().oneshot(req).await.unwrap().status(),
+        StatusCode::OK
+    );
     let req = Request::get("/openapi.json").body(Body::empty()).unwrap();
     let resp = f.node.router().oneshot(req).await.unwrap();
-    let doc: Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    let doc: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
     let paths = doc["paths"].as_object().unwrap();
     for p in [
         "/healthz",
@@ -128,14 +161,27 @@ async fn health_and_openapi_are_public_and_describe_every_route() {
 #[tokio::test]
 async fn the_api_needs_the_token() {
     let f = fixture().await;
-    for auth in [None, Some("Bearer wrong"), Some("Basic abc"), Some("Bearer ")] {
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("Basic abc"),
+        Some("Bearer "),
+    ] {
         let mut req = Request::get("/api/v1/mechanisms");
         if let Some(a) = auth {
             req = req.header(header::AUTHORIZATION, a);
         }
-        let resp = f.node.router().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let resp = f
+            .node
+            .router()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
-        assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(
+            resp.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
     }
 }
 
@@ -144,10 +190,28 @@ async fn mechanisms_carry_citations_with_their_verification_tags() {
     let f = fixture().await;
     let (s, v) = f.get("/api/v1/mechanisms").await;
     assert_eq!(s, StatusCode::OK);
-    let preservation = v["mechanisms"].as_array().unwrap().iter().find(|m| m["id"] == "expedited-preservation").unwrap();
-    let bc = preservation["citations"].as_array().unwrap().iter().find(|c| c["instrument"] == "BC").unwrap();
-    assert_eq!((bc["article"].as_str(), bc["verification"].as_str()), (Some("29"), Some("V")));
-    let uncc = preservation["citations"].as_array().unwrap().iter().find(|c| c["instrument"] == "UNCC").unwrap();
+    let preservation = v["mechanisms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "expedited-preservation")
+        .unwrap();
+    let bc = preservation["citations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["instrument"] == "BC")
+        .unwrap();
+    assert_eq!(
+        (bc["article"].as_str(), bc["verification"].as_str()),
+        (Some("29"), Some("V"))
+    );
+    let uncc = preservation["citations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["instrument"] == "UNCC")
+        .unwrap();
     assert_eq!(uncc["verification_meaning"], "unverified");
     assert_eq!(v["excluded_grounds"].as_array().unwrap().len(), 2);
     let (s, _) = f.get("/api/v1/mechanisms/nope").await;
@@ -158,11 +222,19 @@ async fn mechanisms_carry_citations_with_their_verification_tags() {
 async fn a_request_goes_from_draft_to_closed_and_state_follows_the_events() {
     let f = fixture().await;
     let case = f.case().await;
-    let (s, r) = f.post("/api/v1/requests", json!({"case_id": case, "document": preservation()})).await;
+    let (s, r) = f
+        .post(
+            "/api/v1/requests",
+            json!({"case_id": case, "document": preservation()}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
     assert_eq!(r["state"], "draft");
     assert_eq!(r["document"]["requesting_authority"], "fr-247");
-    assert_eq!(r["document"]["data_sought"][0]["identifiers"][0]["observed_at"], "2026-11-20T03:14:00-03:00");
+    assert_eq!(
+        r["document"]["data_sought"][0]["identifiers"][0]["observed_at"],
+        "2026-11-20T03:14:00-03:00"
+    );
     let id = r["id"].as_str().unwrap();
     let path = format!("/api/v1/requests/{id}/transitions");
     for action in ["send", "receive", "preserve", "extend"] {
@@ -176,8 +248,13 @@ async fn a_request_goes_from_draft_to_closed_and_state_follows_the_events() {
     assert_eq!(shown["events"].as_array().unwrap().len(), 4);
     assert_eq!(shown["clocks"][0]["id"], "preservation-minimum");
     assert_eq!(shown["clocks"][0]["due_at"], "2027-01-22T06:00:00Z");
-    assert_eq!(shown["allowed_actions"], json!(["release", "expire", "supersede", "withdraw"]));
-    let (s, v) = f.post(&path, json!({"action": "release", "expected_version": 4})).await;
+    assert_eq!(
+        shown["allowed_actions"],
+        json!(["release", "expire", "supersede", "withdraw"])
+    );
+    let (s, v) = f
+        .post(&path, json!({"action": "release", "expected_version": 4}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = f.post(&path, json!({"action": "close"})).await;
     assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("closed")));
@@ -198,18 +275,37 @@ async fn due_list_orders_by_the_soonest_clock() {
         if urgency == "emergency" {
             doc["emergency_justification"] = json!("a child is missing");
         }
-        let (s, r) = f.post("/api/v1/requests", json!({"case_id": case, "document": doc})).await;
+        let (s, r) = f
+            .post(
+                "/api/v1/requests",
+                json!({"case_id": case, "document": doc}),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{r}");
         let id = r["id"].as_str().unwrap().to_owned();
         for action in ["submit-for-authorisation", "authorise", "send", "receive"] {
-            let (s, v) = f.post(&format!("/api/v1/requests/{id}/transitions"), json!({"action": action})).await;
+            let (s, v) = f
+                .post(
+                    &format!("/api/v1/requests/{id}/transitions"),
+                    json!({"action": action}),
+                )
+                .await;
             assert_eq!(s, StatusCode::OK, "{v}");
         }
         order.push(id);
     }
     let (_, due) = f.get("/api/v1/requests?due=true").await;
-    let ids: Vec<_> = due["requests"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(ids, vec![order[1].clone(), order[0].clone()], "the 8-hour emergency order comes first");
+    let ids: Vec<_> = due["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![order[1].clone(), order[0].clone()],
+        "the 8-hour emergency order comes first"
+    );
     assert_eq!(due["requests"][0]["next_due"], "2026-11-23T11:00:00Z");
 }
 
@@ -218,28 +314,88 @@ async fn bad_bodies_get_problem_documents_and_write_nothing() {
     let f = fixture().await;
     let case = f.case().await;
     let cases: Vec<(&str, Vec<u8>, &str, StatusCode, &str)> = vec![
-        ("unknown field", json!({"case_id": case, "document": {"colour": "red"}}).to_string().into_bytes(), "application/json", StatusCode::BAD_REQUEST, "/document/colour"),
-        ("wrong type", {
-            let mut d = preservation();
-            d["offences"][0]["max_penalty_months"] = json!("five years");
-            json!({"case_id": case, "document": d}).to_string().into_bytes()
-        }, "application/json", StatusCode::BAD_REQUEST, "/document/offences/0/max_penalty_months"),
-        ("not utf-8", b"{\"case_id\": \"\xff\xfe\"}".to_vec(), "application/json", StatusCode::BAD_REQUEST, ""),
-        ("not json", b"case_id=1".to_vec(), "application/json", StatusCode::BAD_REQUEST, ""),
-        ("trailing garbage", format!("{} {{}}", json!({"case_id": case, "document": preservation()})).into_bytes(), "application/json", StatusCode::BAD_REQUEST, ""),
-        ("wrong media type", json!({"case_id": case, "document": preservation()}).to_string().into_bytes(), "text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE, ""),
-        ("too large", {
-            let mut d = preservation();
-            d["summary_of_facts"] = json!("x".repeat(300 * 1024));
-            json!({"case_id": case, "document": d}).to_string().into_bytes()
-        }, "application/json", StatusCode::PAYLOAD_TOO_LARGE, ""),
+        (
+            "unknown field",
+            json!({"case_id": case, "document": {"colour": "red"}})
+                .to_string()
+                .into_bytes(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "/document/colour",
+        ),
+        (
+            "wrong type",
+            {
+                let mut d = preservation();
+                d["offences"][0]["max_penalty_months"] = json!("five years");
+                json!({"case_id": case, "document": d})
+                    .to_string()
+                    .into_bytes()
+            },
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "/document/offences/0/max_penalty_months",
+        ),
+        (
+            "not utf-8",
+            b"{\"case_id\": \"\xff\xfe\"}".to_vec(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            "not json",
+            b"case_id=1".to_vec(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            "trailing garbage",
+            format!(
+                "{} {{}}",
+                json!({"case_id": case, "document": preservation()})
+            )
+            .into_bytes(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            "wrong media type",
+            json!({"case_id": case, "document": preservation()})
+                .to_string()
+                .into_bytes(),
+            "text/plain",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "",
+        ),
+        (
+            "too large",
+            {
+                let mut d = preservation();
+                d["summary_of_facts"] = json!("x".repeat(300 * 1024));
+                json!({"case_id": case, "document": d})
+                    .to_string()
+                    .into_bytes()
+            },
+            "application/json",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "",
+        ),
     ];
     for (what, body, ctype, want, pointer) in cases {
         let (s, v, ct) = f.send("POST", "/api/v1/requests", Some(body), ctype).await;
         assert_eq!(s, want, "{what}: {v}");
         assert_eq!(ct, "application/problem+json", "{what}");
         assert_eq!(v["status"], want.as_u16(), "{what}");
-        assert!(v["type"].as_str().unwrap().starts_with("urn:comity:problem:"), "{what}");
+        assert!(
+            v["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:comity:problem:"),
+            "{what}"
+        );
         if !pointer.is_empty() {
             assert_eq!(v["errors"][0]["pointer"], pointer, "{what}: {v}");
         }
@@ -260,9 +416,16 @@ async fn every_bad_field_is_listed_at_once() {
     d["data_sought"][0]["category"] = json!("thoughts");
     d["language"] = json!("English");
     d["urgency"] = json!("asap");
-    let (s, v) = f.post("/api/v1/requests", json!({"case_id": case, "document": d})).await;
+    let (s, v) = f
+        .post("/api/v1/requests", json!({"case_id": case, "document": d}))
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let pointers: Vec<_> = v["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    let pointers: Vec<_> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
     assert_eq!(
         pointers,
         [
@@ -276,8 +439,16 @@ async fn every_bad_field_is_listed_at_once() {
             "/document/urgency",
         ]
     );
-    let (s, v) = f.post("/api/v1/requests", json!({"case_id": "case-none", "document": preservation()})).await;
-    assert_eq!((s, v["errors"][0]["pointer"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/case_id")));
+    let (s, v) = f
+        .post(
+            "/api/v1/requests",
+            json!({"case_id": "case-none", "document": preservation()}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["errors"][0]["pointer"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("/case_id"))
+    );
     assert_eq!(f.request_count().await, 0);
 }
 
@@ -288,31 +459,67 @@ async fn refused_steps_explain_themselves_and_change_nothing() {
     let mut incomplete = preservation();
     incomplete["necessity"] = Value::Null;
     incomplete["follow_up_mla_intent"] = json!(false);
-    let (_, r) = f.post("/api/v1/requests", json!({"case_id": case, "document": incomplete})).await;
-    assert_eq!(r["missing_fields"], json!(["necessity", "follow_up_mla_intent"]));
+    let (_, r) = f
+        .post(
+            "/api/v1/requests",
+            json!({"case_id": case, "document": incomplete}),
+        )
+        .await;
+    assert_eq!(
+        r["missing_fields"],
+        json!(["necessity", "follow_up_mla_intent"])
+    );
     let id = r["id"].as_str().unwrap();
     let path = format!("/api/v1/requests/{id}/transitions");
 
     let (s, v) = f.post(&path, json!({"action": "send"})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["errors"][0]["pointer"], "/document/necessity");
-    assert!(v["errors"][0]["detail"].as_str().unwrap().contains("BC Art 29 [V]"), "{v}");
+    assert!(
+        v["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("BC Art 29 [V]"),
+        "{v}"
+    );
 
     let (s, v) = f.post(&path, json!({"action": "execute"})).await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert_eq!(v["state"], "draft");
-    assert_eq!(v["allowed_actions"], json!(["submit-for-authorisation", "send", "withdraw"]));
-    assert!(v["detail"].as_str().unwrap().contains("the request is `draft`"));
+    assert_eq!(
+        v["allowed_actions"],
+        json!(["submit-for-authorisation", "send", "withdraw"])
+    );
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the request is `draft`")
+    );
 
     let (s, v) = f.post(&path, json!({"action": "approve"})).await;
-    assert_eq!((s, v["errors"][0]["pointer"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/action")));
+    assert_eq!(
+        (s, v["errors"][0]["pointer"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("/action"))
+    );
     let (s, v) = f.post(&path, json!({"action": "withdraw"})).await;
-    assert_eq!((s, v["errors"][0]["pointer"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/reason")));
-    let (s, _) = f.post(&path, json!({"action": "withdraw", "reason": "x", "expected_version": 7})).await;
+    assert_eq!(
+        (s, v["errors"][0]["pointer"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("/reason"))
+    );
+    let (s, _) = f
+        .post(
+            &path,
+            json!({"action": "withdraw", "reason": "x", "expected_version": 7}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
 
     let (_, shown) = f.get(&format!("/api/v1/requests/{id}")).await;
-    assert_eq!((shown["state"].as_str(), shown["version"].as_u64()), (Some("draft"), Some(0)));
+    assert_eq!(
+        (shown["state"].as_str(), shown["version"].as_u64()),
+        (Some("draft"), Some(0))
+    );
 }
 
 #[tokio::test]
@@ -323,7 +530,12 @@ async fn refusals_need_open_grounds_and_never_fiscal_or_bank_secrecy() {
     doc["mechanism"] = json!("mla-general");
     doc["assistance_sought"] = json!("hearing of a witness");
     doc["purpose"] = json!("trial");
-    let (_, r) = f.post("/api/v1/requests", json!({"case_id": case, "document": doc})).await;
+    let (_, r) = f
+        .post(
+            "/api/v1/requests",
+            json!({"case_id": case, "document": doc}),
+        )
+        .await;
     let id = r["id"].as_str().unwrap();
     let path = format!("/api/v1/requests/{id}/transitions");
     for action in ["send", "receive", "begin-review"] {
@@ -334,10 +546,18 @@ async fn refusals_need_open_grounds_and_never_fiscal_or_bank_secrecy() {
         (json!([]), "a refusal needs at least one ground"),
         (json!(["fiscal-nature"]), "may not be a ground"),
         (json!(["bank-secrecy"]), "may not be a ground"),
-        (json!(["fundamental-rights"]), "is not open against mla-general"),
+        (
+            json!(["fundamental-rights"]),
+            "is not open against mla-general",
+        ),
         (json!(["whim"]), "is not a refusal ground"),
     ] {
-        let (s, v) = f.post(&path, json!({"action": "refuse", "reason": "no", "grounds": grounds})).await;
+        let (s, v) = f
+            .post(
+                &path,
+                json!({"action": "refuse", "reason": "no", "grounds": grounds}),
+            )
+            .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{grounds}: {v}");
         assert!(v.to_string().contains(why), "{grounds}: {v}");
     }
@@ -350,15 +570,24 @@ async fn refusals_need_open_grounds_and_never_fiscal_or_bank_secrecy() {
 async fn unknown_routes_methods_and_queries_get_problems() {
     let f = fixture().await;
     let (s, _, ct) = f.send("GET", "/api/v2/anything", None, "").await;
-    assert_eq!((s, ct.as_str()), (StatusCode::NOT_FOUND, "application/problem+json"));
+    assert_eq!(
+        (s, ct.as_str()),
+        (StatusCode::NOT_FOUND, "application/problem+json")
+    );
     let (s, _, ct) = f.send("DELETE", "/api/v1/cases", None, "").await;
-    assert_eq!((s, ct.as_str()), (StatusCode::METHOD_NOT_ALLOWED, "application/problem+json"));
+    assert_eq!(
+        (s, ct.as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, "application/problem+json")
+    );
     let (s, _) = f.get("/api/v1/requests?limit=lots").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _) = f.get("/api/v1/requests?sort=desc").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, v) = f.get("/api/v1/requests?state=pending").await;
-    assert_eq!((s, v["errors"][0]["pointer"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("/state")));
+    assert_eq!(
+        (s, v["errors"][0]["pointer"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("/state"))
+    );
     let (s, _) = f.get("/api/v1/requests/req-none").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
@@ -367,7 +596,9 @@ async fn unknown_routes_methods_and_queries_get_problems() {
 async fn no_mutation_of_a_valid_body_makes_the_server_fail() {
     let f = fixture().await;
     let case = f.case().await;
-    let valid = json!({"case_id": case, "document": preservation()}).to_string().into_bytes();
+    let valid = json!({"case_id": case, "document": preservation()})
+        .to_string()
+        .into_bytes();
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = || {
         seed ^= seed << 13;
@@ -388,7 +619,9 @@ async fn no_mutation_of_a_valid_body_makes_the_server_fail() {
                 _ => body.insert(i, b"{}[]\",:0-9eE\\"[(next() % 13) as usize]),
             }
         }
-        let (s, v, _) = f.send("POST", "/api/v1/requests", Some(body), "application/json").await;
+        let (s, v, _) = f
+            .send("POST", "/api/v1/requests", Some(body), "application/json")
+            .await;
         assert!(s.as_u16() < 500, "server failed on a mutated body: {s} {v}");
         if s == StatusCode::CREATED {
             created += 1;
@@ -407,7 +640,11 @@ async fn a_catalogue_override_changes_the_answer_without_code() {
     assert_ne!(text, comity_core::catalogue::EMBEDDED);
     std::fs::write(f.dir.join("catalogue.toml"), text).unwrap();
     let config = std::fs::read_to_string(f.dir.join("config.toml")).unwrap();
-    std::fs::write(f.dir.join("config.toml"), format!("{config}catalogue = \"catalogue.toml\"\n")).unwrap();
+    std::fs::write(
+        f.dir.join("config.toml"),
+        format!("{config}catalogue = \"catalogue.toml\"\n"),
+    )
+    .unwrap();
     let node = Node::open(&f.dir).unwrap();
     let resp = node
         .router()
@@ -419,9 +656,18 @@ async fn a_catalogue_override_changes_the_answer_without_code() {
         )
         .await
         .unwrap();
-    let v: Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
-    let bc = v["citations"].as_array().unwrap().iter().find(|c| c["instrument"] == "BC").unwrap();
-    assert_eq!((bc["article"].as_str(), bc["verification"].as_str()), (Some("29bis"), Some("U")));
+    let v: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let bc = v["citations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["instrument"] == "BC")
+        .unwrap();
+    assert_eq!(
+        (bc["article"].as_str(), bc["verification"].as_str()),
+        (Some("29bis"), Some("U"))
+    );
 }
 
 #[tokio::test]
@@ -437,7 +683,14 @@ async fn a_real_listener_serves_the_same_api() {
     }));
     let http = reqwest::Client::new();
     let base = format!("http://{addr}");
-    assert_eq!(http.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        http.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let case: Value = http
         .post(format!("{base}/api/v1/cases"))
         .bearer_auth(&token)
@@ -459,7 +712,10 @@ async fn a_real_listener_serves_the_same_api() {
     assert_eq!(resp.status(), 201);
     let r: Value = resp.json().await.unwrap();
     let resp = http
-        .post(format!("{base}/api/v1/requests/{}/transitions", r["id"].as_str().unwrap()))
+        .post(format!(
+            "{base}/api/v1/requests/{}/transitions",
+            r["id"].as_str().unwrap()
+        ))
         .bearer_auth(&token)
         .header("x-comity-actor", "alice")
         .json(&json!({"action": "send"}))

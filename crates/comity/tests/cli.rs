@@ -1,0 +1,355 @@
+//! The command line end to end: real processes, real files, real exit codes.
+#![allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn comity(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_comity"))
+        .args(args)
+        .env("USER", "tester")
+        .env_remove("COMITY_LOG")
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn init(dir: &Path) {
+    let out = comity(&[
+        "init",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--authority",
+        "fr-247",
+        "--state",
+        "fr",
+        "--kind",
+        "contact-point",
+        "--name",
+        "Test 24/7",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+}
+
+/// Every file below `dir` with its contents, to prove that nothing changed.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut all = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                all.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    all.sort();
+    all
+}
+
+#[test]
+fn init_creates_a_node_with_private_keys_and_refuses_to_run_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    init(&dir);
+    for f in [
+        "config.toml",
+        "signing.key",
+        "age.key",
+        "api.token",
+        "node.db",
+    ] {
+        assert!(dir.join(f).exists(), "{f} missing");
+    }
+    #[cfg(unix)]
+    for f in ["signing.key", "age.key", "api.token"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{f}");
+    }
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    assert!(
+        config.contains("state = \"FR\"") && config.contains("kind = \"contact-point\""),
+        "{config}"
+    );
+
+    let before = snapshot(&dir);
+    let out = comity(&[
+        "init",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--authority",
+        "fr-999",
+        "--state",
+        "FR",
+        "--kind",
+        "judicial",
+        "--name",
+        "Other",
+    ]);
+    let (_, err) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("already holds a comity node") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&dir), before, "a refused init changed the node");
+}
+
+#[test]
+fn init_rejects_bad_values_with_the_fix_and_creates_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    for (flag, value, needle) in [
+        ("--state", "XX", "is not an ISO 3166-1 alpha-2 country code"),
+        ("--state", "FRA", "for example `FR`"),
+        (
+            "--kind",
+            "police",
+            "use one of central-authority, contact-point",
+        ),
+        ("--authority", "FR 247", "is not an authority id"),
+    ] {
+        let mut args = vec![
+            "init",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--authority",
+            "fr-247",
+            "--state",
+            "FR",
+            "--kind",
+            "provider",
+            "--name",
+            "N",
+        ];
+        let i = args.iter().position(|a| *a == flag).unwrap();
+        args[i + 1] = value;
+        let out = comity(&args);
+        let (_, err) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{flag} {value}");
+        assert!(
+            err.starts_with("error: ") && err.contains(needle),
+            "{flag} {value}: {err}"
+        );
+        assert!(!dir.exists(), "{flag} {value} left a directory behind");
+    }
+    let busy = tmp.path().join("busy");
+    std::fs::create_dir(&busy).unwrap();
+    std::fs::write(busy.join("notes.txt"), "mine").unwrap();
+    let out = comity(&[
+        "init",
+        "--dir",
+        busy.to_str().unwrap(),
+        "--authority",
+        "fr-247",
+        "--state",
+        "FR",
+        "--kind",
+        "provider",
+        "--name",
+        "N",
+    ]);
+    assert!(text(&out).1.contains("is not empty"), "{:?}", text(&out));
+    assert_eq!(std::fs::read_dir(&busy).unwrap().count(), 1);
+}
+
+#[test]
+fn requests_from_files_through_their_lifecycle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    init(&dir);
+    let d = dir.to_str().unwrap();
+    let out = comity(&[
+        "case",
+        "new",
+        "--dir",
+        d,
+        "--reference",
+        "FR-1",
+        "--title",
+        "Hospital",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let case: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let case_id = case["id"].as_str().unwrap();
+
+    let bad = data("bad-request.json");
+    let out = comity(&[
+        "request",
+        "new",
+        "--dir",
+        d,
+        "--case",
+        case_id,
+        "--file",
+        bad.to_str().unwrap(),
+    ]);
+    let (_, err) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("/document/requested_state: `ZZ` is not an ISO 3166-1"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "/document/offences/0/catalogue_entry: `blasphemy` is not in the offence catalogue"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(
+        comity(&["request", "list", "--dir", d, "--json"]).stdout,
+        b"[]\n"
+    );
+
+    let not_json = tmp.path().join("x.json");
+    std::fs::write(&not_json, b"{\"mechanism\": 12}").unwrap();
+    let out = comity(&[
+        "request",
+        "new",
+        "--dir",
+        d,
+        "--case",
+        case_id,
+        "--file",
+        not_json.to_str().unwrap(),
+    ]);
+    assert!(text(&out).1.contains("at `mechanism`"), "{:?}", text(&out));
+    std::fs::write(&not_json, b"\xff\xfe").unwrap();
+    let out = comity(&[
+        "request",
+        "new",
+        "--dir",
+        d,
+        "--case",
+        case_id,
+        "--file",
+        not_json.to_str().unwrap(),
+    ]);
+    assert!(text(&out).1.contains("is not UTF-8"), "{:?}", text(&out));
+
+    let good = data("preservation.json");
+    let out = comity(&[
+        "request",
+        "new",
+        "--dir",
+        d,
+        "--case",
+        case_id,
+        "--file",
+        good.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = r["id"].as_str().unwrap();
+
+    let out = comity(&["request", "transition", "--dir", d, id, "execute"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        err.trim(),
+        "error: cannot `execute`: the request is `draft`; allowed next steps: submit-for-authorisation, send, withdraw"
+    );
+
+    for action in ["send", "receive", "preserve"] {
+        let out = comity(&["request", "transition", "--dir", d, id, action]);
+        assert!(out.status.success(), "{action}: {:?}", text(&out));
+    }
+    let out = comity(&["request", "transition", "--dir", d, id, "release"]);
+    assert!(
+        out.status.success(),
+        "release needs no reason: {:?}",
+        text(&out)
+    );
+    let out = comity(&["request", "show", "--dir", d, id]);
+    let (shown, _) = text(&out);
+    assert!(
+        shown.contains("expedited-preservation  released"),
+        "{shown}"
+    );
+    assert!(shown.contains("by cli:tester"), "{shown}");
+
+    let out = comity(&["request", "list", "--dir", d, "--due"]);
+    assert!(out.status.success());
+    let out = comity(&["request", "list", "--dir", d, "--state", "pending"]);
+    assert!(
+        text(&out).1.contains("`pending` is not a known state"),
+        "{:?}",
+        text(&out)
+    );
+}
+
+#[test]
+fn rules_list_shows_every_mechanism_and_follows_the_data() {
+    let out = comity(&["rules", "list"]);
+    let (list, _) = text(&out);
+    assert!(out.status.success());
+    for id in [
+        "expedited-preservation",
+        "emergency-disclosure",
+        "interception",
+        "asset-return",
+        "joint-investigation",
+    ] {
+        assert!(list.contains(id), "{id} missing");
+    }
+    assert!(list.contains("BC Art 29(7) [V]"), "clock citation missing");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let changed = tmp.path().join("catalogue.toml");
+    let text_in = comity_core::catalogue::EMBEDDED.replace(
+        "article = \"29(7)\", tag = \"V\"",
+        "article = \"29(7)(a)\", tag = \"U\"",
+    );
+    assert_ne!(text_in, comity_core::catalogue::EMBEDDED);
+    std::fs::write(&changed, text_in).unwrap();
+    let out = comity(&[
+        "rules",
+        "show",
+        "expedited-preservation",
+        "--catalogue",
+        changed.to_str().unwrap(),
+    ]);
+    let (shown, _) = text(&out);
+    assert!(
+        shown.contains("BC Art 29(7)(a) [U]") && !shown.contains("BC Art 29(7) [V]"),
+        "{shown}"
+    );
+
+    std::fs::write(&changed, "schema = 1\n").unwrap();
+    let out = comity(&["rules", "list", "--catalogue", changed.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("missing field"), "{:?}", text(&out));
+    let out = comity(&["rules", "show", "teleportation"]);
+    assert!(
+        text(&out).1.contains("is not a mechanism; use one of:"),
+        "{:?}",
+        text(&out)
+    );
+}
+
+#[test]
+fn the_demo_runs_once_and_every_step_checks_out() {
+    let out = comity(&["demo", "--once"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+}
