@@ -66,7 +66,7 @@ pub enum EvidenceError {
         limit_bytes: u64,
         why: &'static str,
     },
-    #[error("`{file}` failed the bag check: {problem}")]
+    #[error("bag check failed: `{file}` {problem}")]
     Bag { file: String, problem: String },
     #[error("signature `{file}` over the tag manifest is not valid for {producer}")]
     BagSignature { file: String, producer: String },
