@@ -14,18 +14,22 @@ fn try_open(fx: &Fixture, tar: &[u8], limits: Limits) -> EvidenceError {
         limits,
         ..UnsealOptions::default()
     };
-    let err = open_with(&package, &fx.identity, &fx.path("work/out"), &options).unwrap_err();
+    let err = open_with(&package, &fx.identity, &fx.path("work/out"), &options)
+        .expect_err("open must refuse");
     assert!(
         !fx.path("work/out").exists(),
         "output left behind after: {err}"
     );
-    let left: Vec<_> = std::fs::read_dir(fx.path("work")).unwrap().collect();
+    let left: Vec<_> = std::fs::read_dir(fx.path("work"))
+        .expect("test setup")
+        .collect();
     assert!(
         left.is_empty(),
         "temporary directory left behind after: {err}"
     );
     // verify sees the same problem.
-    let verify_err = verify_with(&package, Some(&fx.identity), &options).unwrap_err();
+    let verify_err =
+        verify_with(&package, Some(&fx.identity), &options).expect_err("verify must refuse");
     assert_eq!(
         std::mem::discriminant(&verify_err),
         std::mem::discriminant(&err),
@@ -37,7 +41,7 @@ fn try_open(fx: &Fixture, tar: &[u8], limits: Limits) -> EvidenceError {
 /// A fixture with a genuine package `p.age` whose statement serves as the template for crafted ones.
 fn fixture() -> Fixture {
     let fx = Fixture::new();
-    std::fs::create_dir(fx.path("work")).unwrap();
+    std::fs::create_dir(fx.path("work")).expect("test setup");
     fx.write_files(&[("genuine.txt", b"genuine")]);
     fx.seal(&["genuine.txt"], "p.age");
     fx

@@ -338,23 +338,25 @@ fn rebuild(tar: &[u8], keep: impl Fn(&str) -> bool, extra: &[(&str, &[u8])]) -> 
     use std::io::Read;
     let mut archive = tar::Archive::new(tar);
     let mut builder = tar::Builder::new(Vec::new());
-    let mut append = |builder: &mut tar::Builder<Vec<u8>>, path: &str, content: &[u8]| {
+    let append = |builder: &mut tar::Builder<Vec<u8>>, path: &str, content: &[u8]| {
         let mut header = tar::Header::new_gnu();
         header.set_size(content.len() as u64);
         header.set_mode(0o644);
-        builder.append_data(&mut header, path, content).unwrap();
+        builder
+            .append_data(&mut header, path, content)
+            .expect("test setup");
     };
     for (path, content) in extra {
         append(&mut builder, path, content);
     }
-    for entry in archive.entries().unwrap() {
-        let mut entry = entry.unwrap();
-        let path = String::from_utf8(entry.path_bytes().into_owned()).unwrap();
+    for entry in archive.entries().expect("test setup") {
+        let mut entry = entry.expect("test setup");
+        let path = String::from_utf8(entry.path_bytes().into_owned()).expect("test setup");
         let mut content = Vec::new();
-        entry.read_to_end(&mut content).unwrap();
+        entry.read_to_end(&mut content).expect("test setup");
         if keep(&path) {
             append(&mut builder, &path, &content);
         }
     }
-    builder.into_inner().unwrap()
+    builder.into_inner().expect("test setup")
 }
