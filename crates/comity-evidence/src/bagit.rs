@@ -18,18 +18,32 @@ pub const BAG_INFO_NAME: &str = "bag-info.txt";
 /// The payload directory, with its separator.
 pub const PAYLOAD_PREFIX: &str = "data/";
 
-/// Percent-encodes the three characters RFC 8493 reserves in manifest paths.
+/// Percent-encodes CR and LF in a manifest path, and `%` where it starts one of the three escape sequences.
+///
+/// RFC 8493 asks for every `%` to be written `%25`, but bagit.py (like most validators) decodes only `%0D` and
+/// `%0A`, so a name such as `100% sure.txt` written as `100%25 sure.txt` would fail there. Escaping `%` only
+/// where it would otherwise be read as an escape keeps every name unambiguous for an RFC decoder (which turns
+/// `%25`, `%0D` and `%0A` back, and leaves any other `%` alone) and readable by bagit.py for all names but those
+/// that literally contain `%0A`, `%0D` or `%25`.
 pub fn encode_manifest_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
-    for c in path.chars() {
+    for (i, c) in path.char_indices() {
         match c {
-            '%' => out.push_str("%25"),
+            '%' if starts_escape(&path[i..]) => out.push_str("%25"),
             '\r' => out.push_str("%0D"),
             '\n' => out.push_str("%0A"),
             c => out.push(c),
         }
     }
     out
+}
+
+fn starts_escape(text: &str) -> bool {
+    text.get(..3).is_some_and(|t| {
+        ["%25", "%0D", "%0A"]
+            .iter()
+            .any(|e| t.eq_ignore_ascii_case(e))
+    })
 }
 
 /// Reverses [`encode_manifest_path`]; any other `%` sequence is kept as written.
@@ -187,6 +201,13 @@ mod tests {
         }
         assert_eq!(decode_manifest_path("data/50%off"), "data/50%off");
         assert_eq!(decode_manifest_path("data/%0a"), "data/\n");
+        // A lone `%` is written as is (as bagit.py expects); one that starts an escape is escaped.
+        assert_eq!(encode_manifest_path("data/100% sure"), "data/100% sure");
+        assert_eq!(
+            encode_manifest_path("data/%0A literal"),
+            "data/%250A literal"
+        );
+        assert_eq!(encode_manifest_path("data/%25"), "data/%2525");
     }
 
     #[test]

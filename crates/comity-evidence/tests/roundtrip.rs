@@ -46,6 +46,7 @@ fn many_files_in_nested_directories_come_back_identical() {
     for (name, content) in [
         ("case/with space.txt".to_owned(), b"s".to_vec()),
         ("case/100% sure.txt".to_owned(), b"p".to_vec()),
+        ("case/literal %0A and %25.txt".to_owned(), b"l".to_vec()),
         ("case/ünïcødé-証拠.txt".to_owned(), b"u".to_vec()),
         ("case/line\nbreak.txt".to_owned(), b"n".to_vec()),
         ("case/empty".to_owned(), Vec::new()),
@@ -104,7 +105,8 @@ fn many_files_in_nested_directories_come_back_identical() {
     )));
     let manifest = std::fs::read_to_string(out.join("manifest-sha256.txt")).unwrap();
     assert!(manifest.contains("data/case/line%0Abreak.txt\n"));
-    assert!(manifest.contains("data/case/100%25 sure.txt\n"));
+    assert!(manifest.contains("data/case/100% sure.txt\n"));
+    assert!(manifest.contains("data/case/literal %250A and %2525.txt\n"));
 }
 
 #[test]
