@@ -1,12 +1,15 @@
-//! Storage of comity behind one trait, [`Store`], with an SQLite implementation ([`sqlite::SqliteStore`]).
+//! Storage of comity behind one trait, [`Store`], with an SQLite implementation ([`sqlite::SqliteStore`]) and a
+//! PostgreSQL one ([`postgres::PostgresStore`]); [`migrate::copy_all`] moves a node from one to the other.
 //!
 //! The store keeps cases, requests and the append-only events of each request. A request row carries a projection of
 //! its state (kept in the same transaction as the event that changes it) so lists are fast; the events remain the
 //! truth, and the node checks the projection against a replay when it reads a request.
 //!
-//! Every write is committed durably (WAL with `synchronous=FULL`) before the call returns: a caller may acknowledge
-//! as soon as it has the result. Documents are opaque text here; the store knows nothing of their format.
+//! Every write is committed durably (SQLite: WAL with `synchronous=FULL`; PostgreSQL: `synchronous_commit=on`) before
+//! the call returns: a caller may acknowledge as soon as it has the result. Documents are opaque text here; the store knows nothing of their format.
 
+pub mod migrate;
+pub mod postgres;
 pub mod sqlite;
 
 use time::OffsetDateTime;
@@ -142,6 +145,22 @@ pub struct RequestFilter {
     pub limit: u32,
 }
 
+/// Records written as they are, for moving a node from one store to another ([`migrate::copy_all`]).
+///
+/// Requests keep their state, version and document; events keep their positions. Nothing is replayed or checked
+/// beyond the database's own constraints (unique keys, references).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Import {
+    /// Node settings.
+    pub meta: Vec<(String, String)>,
+    /// Cases.
+    pub cases: Vec<CaseRecord>,
+    /// Requests; their cases must exist in the target or come in the same import.
+    pub requests: Vec<RequestRecord>,
+    /// Events; their requests must exist in the target or come in the same import.
+    pub events: Vec<EventRecord>,
+}
+
 /// The storage of one node.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -166,4 +185,28 @@ pub trait Store: Send + Sync + 'static {
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Writes a node setting.
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Every node setting, by key.
+    async fn all_meta(&self) -> Result<Vec<(String, String)>, StoreError>;
+    /// Cases by id (bytewise), after `after` if given, at most `limit`: pages through every case.
+    async fn cases_by_id(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<CaseRecord>, StoreError>;
+    /// Requests by id (bytewise), after `after` if given, at most `limit`: pages through every request.
+    async fn requests_by_id(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<RequestRecord>, StoreError>;
+    /// Events by request id (bytewise) and position, after `after` if given, at most `limit`: pages through every
+    /// event of the node.
+    async fn events_by_key(
+        &self,
+        after: Option<(&str, u64)>,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>, StoreError>;
+    /// Writes records as they are, all or nothing (see [`Import`]).
+    async fn import(&self, records: Import) -> Result<(), StoreError>;
 }

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 use crate::{
-    CaseRecord, EventRecord, RequestFilter, RequestOrder, RequestRecord, Store, StoreError,
+    CaseRecord, EventRecord, Import, RequestFilter, RequestOrder, RequestRecord, Store, StoreError,
     Transition,
 };
 
@@ -528,5 +528,184 @@ impl Store for SqliteStore {
             .map_err(backend)
         })
         .await
+    }
+
+    async fn all_meta(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT key, value FROM node_meta ORDER BY key")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn cases_by_id(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<CaseRecord>, StoreError> {
+        let after = after.map(str::to_owned);
+        self.read(move |conn| {
+            // Two statements rather than `?1 IS NULL OR id > ?1`, so that each page is an index range.
+            let (sql, start) = match &after {
+                Some(id) => ("SELECT id, reference, title, created_by, created_ms FROM cases WHERE id > ?1 ORDER BY id LIMIT ?2", id.as_str()),
+                None => ("SELECT id, reference, title, created_by, created_ms FROM cases WHERE ?1 = ?1 ORDER BY id LIMIT ?2", ""),
+            };
+            let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+            let rows = stmt
+                .query_map(params![start, limit], case_row)
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn requests_by_id(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        let after = after.map(str::to_owned);
+        self.read(move |conn| {
+            let (condition, start) = match &after {
+                Some(id) => ("id > ?1", id.as_str()),
+                None => ("?1 = ?1", ""),
+            };
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {REQUEST_COLUMNS} FROM requests WHERE {condition} ORDER BY id LIMIT ?2"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![start, limit], request_row)
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn events_by_key(
+        &self,
+        after: Option<(&str, u64)>,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        let (condition, after_id, after_seq) = match after {
+            Some((id, seq)) => (
+                "(request_id, seq) > (?1, ?2)",
+                id.to_owned(),
+                i64::try_from(seq).unwrap_or(i64::MAX),
+            ),
+            None => ("?1 = ?1 AND ?2 = ?2", String::new(), 0),
+        };
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT request_id, seq, action, from_state, to_state, actor, at_ms, reason, detail FROM events
+                     WHERE {condition} ORDER BY request_id, seq LIMIT ?3"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![after_id, after_seq, limit], event_row)
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn import(&self, records: Import) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            for (key, value) in &records.meta {
+                conn.prepare_cached("INSERT INTO node_meta (key, value) VALUES (?1, ?2)")
+                    .and_then(|mut stmt| stmt.execute(params![key, value]))
+                    .map_err(|e| imported(e, "setting", key, None))?;
+            }
+            for c in &records.cases {
+                conn.prepare_cached(
+                    "INSERT INTO cases (id, reference, title, created_by, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![c.id, c.reference, c.title, c.created_by, to_ms(c.created_at)])
+                })
+                .map_err(|e| imported(e, "case", &c.id, None))?;
+            }
+            for r in &records.requests {
+                conn.prepare_cached(&format!(
+                    "INSERT INTO requests ({REQUEST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                ))
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        r.id,
+                        r.case_id,
+                        r.mechanism,
+                        r.state,
+                        r.document,
+                        r.urgency,
+                        r.created_by,
+                        to_ms(r.created_at),
+                        to_ms(r.updated_at),
+                        r.next_due.map(to_ms),
+                        i64::try_from(r.version).unwrap_or(i64::MAX),
+                    ])
+                })
+                .map_err(|e| imported(e, "request", &r.id, Some(("case", &r.case_id))))?;
+            }
+            for e in &records.events {
+                conn.prepare_cached(
+                    "INSERT INTO events (request_id, seq, action, from_state, to_state, actor, at_ms, reason, detail)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        e.request_id,
+                        i64::try_from(e.seq).unwrap_or(i64::MAX),
+                        e.action,
+                        e.from_state,
+                        e.to_state,
+                        e.actor,
+                        to_ms(e.at),
+                        e.reason,
+                        e.detail,
+                    ])
+                })
+                .map_err(|err| {
+                    imported(
+                        err,
+                        "event",
+                        &format!("{}#{}", e.request_id, e.seq),
+                        Some(("request", &e.request_id)),
+                    )
+                })?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Maps a failed import insert: a taken key is a duplicate, a missing `parent` a missing record.
+fn imported(
+    e: rusqlite::Error,
+    what: &'static str,
+    id: &str,
+    parent: Option<(&'static str, &str)>,
+) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::Duplicate {
+            what,
+            id: id.to_owned(),
+        }
+    } else if matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+        && let Some((what, id)) = parent
+    {
+        StoreError::NotFound {
+            what,
+            id: id.to_owned(),
+        }
+    } else {
+        backend(e)
     }
 }
