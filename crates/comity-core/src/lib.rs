@@ -12,6 +12,7 @@ pub mod duration;
 pub mod lifecycle;
 mod names;
 pub mod request;
+pub mod safeguards;
 
 pub use authority::{AuthorityId, AuthorityKind};
 pub use catalogue::Catalogue;
