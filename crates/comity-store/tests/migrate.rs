@@ -33,7 +33,7 @@ fn event(request_id: &str, seq: u64, from: &str, to: &str, at: OffsetDateTime) -
         to_state: to.into(),
         actor: "bob".into(),
         at,
-        reason: (seq % 2 == 0).then(|| "grounds: art. 16".into()),
+        reason: seq.is_multiple_of(2).then(|| "grounds: art. 16".into()),
         detail: format!("{{\"seq\":{seq}}}"),
     }
 }
@@ -63,7 +63,12 @@ async fn populate(store: &dyn Store) -> Copied {
             mechanism: ["mlat", "expedited-preservation", "e-evidence"][i % 3].into(),
             state: if answered { "answered" } else { "draft" }.into(),
             document: format!("{{\"n\":{i},\"text\":\"données\\n\"}}"),
-            urgency: if i % 7 == 0 { "urgent" } else { "normal" }.into(),
+            urgency: if i.is_multiple_of(7) {
+                "urgent"
+            } else {
+                "normal"
+            }
+            .into(),
             created_by: "alice".into(),
             created_at: created,
             updated_at: if answered {
@@ -71,7 +76,7 @@ async fn populate(store: &dyn Store) -> Copied {
             } else {
                 created
             },
-            next_due: (i % 4 == 0).then(|| created + Duration::days(30)),
+            next_due: i.is_multiple_of(4).then(|| created + Duration::days(30)),
             version: if answered { 2 } else { 0 },
         });
     }
