@@ -118,6 +118,21 @@ impl Write for PipeWriter {
     }
 }
 
+impl PipeReader {
+    /// Hands each chunk whole to `consume` until the writer finishes; stops at the first error.
+    pub fn for_each_chunk(&mut self, mut consume: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
+        if self.position < self.current.len() {
+            consume(&self.current[self.position..])?;
+            self.position = self.current.len();
+        }
+        while let Ok(chunk) = self.full.recv() {
+            consume(&chunk)?;
+            let _ = self.spare.try_send(chunk);
+        }
+        Ok(())
+    }
+}
+
 impl Read for PipeReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
@@ -179,6 +194,26 @@ mod tests {
         assert_eq!(producer.join().unwrap(), 1000);
         assert_eq!(&received[..1000], &data[..]);
         assert_eq!(&received[1000..], b"tail");
+    }
+
+    #[test]
+    fn chunks_can_be_consumed_whole() {
+        let (mut writer, mut reader) = pipe(4, 2);
+        let producer = std::thread::spawn(move || {
+            writer.write_all(b"0123456789").unwrap();
+            writer.finish().unwrap();
+        });
+        let mut first = [0u8; 3];
+        reader.read_exact(&mut first).unwrap();
+        let mut rest = Vec::new();
+        reader.for_each_chunk(|c| {
+            rest.extend_from_slice(c);
+            Ok(())
+        })
+        .unwrap();
+        producer.join().unwrap();
+        assert_eq!(&first, b"012");
+        assert_eq!(rest, b"3456789");
     }
 
     #[test]

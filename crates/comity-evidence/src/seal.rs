@@ -325,38 +325,45 @@ pub fn seal(options: SealOptions<'_>, out: &Path) -> Result<SealReport> {
         }
     })?;
 
-    let (writer, mut reader) = pipe(CHUNK_BYTES, DEPTH);
+    // Three stages, so that the two SHA-256 passes and the encryption spread over the cores: tar and payload
+    // hashing here, encryption in a second thread, ciphertext hashing and writing in a third.
+    let (writer, mut plaintext) = pipe(CHUNK_BYTES, DEPTH);
+    let (cipher_writer, mut ciphertext_reader) = pipe(CHUNK_BYTES, DEPTH);
     let (bag, ciphertext) = std::thread::scope(|scope| {
-        let encrypting = scope.spawn(move || -> Result<(Sha256Digest, u64)> {
-            let write_err = EvidenceError::write(out);
-            let sink = HashingWriter::new(BufWriter::with_capacity(CHUNK_BYTES, file));
+        let encrypting = scope.spawn(move || -> io::Result<()> {
+            let mut stream = encryptor.wrap_output(cipher_writer)?;
+            plaintext.for_each_chunk(|chunk| stream.write_all(chunk))?;
+            stream.finish()?.finish()
+        });
+        let storing = scope.spawn(move || -> Result<(Sha256Digest, u64)> {
+            let mut sink = HashingWriter::new(BufWriter::with_capacity(CHUNK_BYTES, file));
             let result = (|| {
-                let mut stream = encryptor.wrap_output(sink)?;
-                io::copy(&mut reader, &mut stream)?;
-                let sink = stream.finish()?;
+                ciphertext_reader.for_each_chunk(|chunk| sink.write_all(chunk))?;
                 let (buffered, digest, size) = sink.finish();
-                let file = buffered
-                    .into_inner()
-                    .map_err(io::IntoInnerError::into_error)?;
+                let file = buffered.into_inner().map_err(io::IntoInnerError::into_error)?;
                 file.sync_all()?;
                 Ok((digest, size))
             })();
-            result.map_err(write_err)
+            result.map_err(EvidenceError::write(out))
         });
-        let bag = write_bag(
-            &options,
-            &planned,
-            writer,
-            progress,
-            &started_at,
-            &bagging_date,
-        );
-        let ciphertext = encrypting.join().unwrap_or_else(|_| {
+        let bag = write_bag(&options, &planned, writer, progress, &started_at, &bagging_date);
+        let encrypted = encrypting.join();
+        let stored = storing.join().unwrap_or_else(|_| {
             Err(EvidenceError::Write {
                 path: out.into(),
-                source: io::Error::other("encryption stopped unexpectedly"),
+                source: io::Error::other("writing stopped unexpectedly"),
             })
         });
+        // A storage failure explains an encryption failure (its pipe closed), which explains a tar failure.
+        let ciphertext = match (stored, encrypted) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(_)) => Err(EvidenceError::Write {
+                path: out.into(),
+                source: io::Error::other("encryption stopped unexpectedly"),
+            }),
+            (Ok(_), Ok(Err(source))) => Err(EvidenceError::Write { path: out.into(), source }),
+            (Ok(stored), Ok(Ok(()))) => Ok(stored),
+        };
         (bag, ciphertext)
     });
     // A failure to encrypt or write explains a broken pipe on the tar side, so it is reported first, unless the

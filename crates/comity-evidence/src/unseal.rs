@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use comity_seal::{Envelope, PublicKey};
@@ -21,7 +21,7 @@ use crate::bagit::{
 };
 use crate::digest::{HashingReader, Sha256Digest, hex, parse_sha256_hex};
 use crate::error::{EvidenceError, Result};
-use crate::pipeline::{CHUNK_BYTES, CopyError, DEPTH, PipeReader, pipe};
+use crate::pipeline::{CHUNK_BYTES, CopyError, DEPTH, PipeReader, PipeWriter, pipe};
 use crate::statement::{SealStatement, statement_path};
 use crate::{NoProgress, ProgressSink, SIGNATURE_NAME, TAGMANIFEST_SIGNATURE_TYPE};
 
@@ -331,53 +331,44 @@ fn decrypt_error(package: &Path, error: age::DecryptError) -> EvidenceError {
     }
 }
 
-/// Decrypts `package` into `sink` side of a pipe; returns the ciphertext digest and size, or `None` if the reading
-/// side stopped first (it then reports its own error).
-fn decrypt_into(
+/// Reads the whole ciphertext file into a pipe, hashing it on the way; `None` if the other side stopped first.
+fn read_ciphertext(
     package: &Path,
-    identity: &age::x25519::Identity,
     progress: &dyn ProgressSink,
-    mut sink: crate::pipeline::PipeWriter,
+    mut sink: PipeWriter,
 ) -> Result<Option<(Sha256Digest, u64)>> {
     let file = File::open(package).map_err(EvidenceError::read(package))?;
-    let mut source = HashingReader::new(ProgressReader {
-        inner: BufReader::with_capacity(CHUNK_BYTES, file),
-        progress,
-    });
-    {
-        let decryptor = age::Decryptor::new(&mut source).map_err(|e| decrypt_error(package, e))?;
-        let mut plaintext = decryptor
-            .decrypt(std::iter::once(identity as &dyn age::Identity))
-            .map_err(|e| decrypt_error(package, e))?;
-        match sink.copy_from(&mut plaintext) {
-            Ok(_) => {}
-            Err(CopyError::Closed) => return Ok(None),
-            // The age stream reports a chunk that does not authenticate, or a truncated stream, as invalid data.
-            Err(CopyError::Read(e))
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
-                ) =>
-            {
-                return Err(EvidenceError::Damaged {
-                    path: package.into(),
-                });
-            }
-            Err(CopyError::Read(source)) => {
-                return Err(EvidenceError::Read {
-                    path: package.into(),
-                    source,
-                });
-            }
-        }
-        if sink.finish().is_err() {
-            return Ok(None);
-        }
+    let mut source = HashingReader::new(ProgressReader { inner: file, progress });
+    match sink.copy_from(&mut source) {
+        Ok(_) => {}
+        Err(CopyError::Closed) => return Ok(None),
+        Err(CopyError::Read(e)) => return Err(EvidenceError::read(package)(e)),
     }
-    // The digest covers the whole file, including anything after the end of the age stream.
-    io::copy(&mut source, &mut io::sink()).map_err(EvidenceError::read(package))?;
+    if sink.finish().is_err() {
+        return Ok(None);
+    }
     let (_, digest, size) = source.finish();
     Ok(Some((digest, size)))
+}
+
+/// Decrypts the ciphertext stream into a pipe; `false` if the reading side stopped first (it reports why).
+fn decrypt_stream(
+    package: &Path,
+    identity: &age::x25519::Identity,
+    ciphertext: PipeReader,
+    mut sink: PipeWriter,
+) -> Result<bool> {
+    let decryptor = age::Decryptor::new(ciphertext).map_err(|e| decrypt_error(package, e))?;
+    let mut plaintext = decryptor
+        .decrypt(std::iter::once(identity as &dyn age::Identity))
+        .map_err(|e| decrypt_error(package, e))?;
+    match sink.copy_from(&mut plaintext) {
+        Ok(_) => Ok(sink.finish().is_ok()),
+        Err(CopyError::Closed) => Ok(false),
+        // The age stream reports a chunk that does not authenticate, a truncated stream or trailing bytes as
+        // invalid data; the ciphertext pipe cannot fail otherwise.
+        Err(CopyError::Read(_)) => Err(EvidenceError::Damaged { path: package.into() }),
+    }
 }
 
 /// Everything learned from the tar stream.
@@ -403,26 +394,23 @@ fn unseal(
     let progress = options.progress.unwrap_or(&NoProgress);
     progress.set_total(ciphertext_size);
 
-    let (writer, reader) = pipe(CHUNK_BYTES, DEPTH);
-    let (contents, decrypted) = std::thread::scope(|scope| {
-        let decrypting = scope.spawn(move || decrypt_into(package, identity, progress, writer));
-        let contents = read_archive(package, reader, ciphertext_size, &options.limits, sink);
-        let decrypted = decrypting.join().unwrap_or_else(|_| {
-            Err(EvidenceError::Damaged {
-                path: package.into(),
-            })
-        });
-        (contents, decrypted)
+    // Three stages: reading and hashing the ciphertext, decrypting it, and (here) checking and extracting the tar.
+    let (raw_writer, raw_reader) = pipe(CHUNK_BYTES, DEPTH);
+    let (plain_writer, plain_reader) = pipe(CHUNK_BYTES, DEPTH);
+    let (read, decrypted, contents) = std::thread::scope(|scope| {
+        let reading = scope.spawn(move || read_ciphertext(package, progress, raw_writer));
+        let decrypting = scope.spawn(move || decrypt_stream(package, identity, raw_reader, plain_writer));
+        let contents = read_archive(package, plain_reader, ciphertext_size, &options.limits, sink);
+        let stopped = || EvidenceError::Damaged { path: package.into() };
+        let decrypted = decrypting.join().unwrap_or_else(|_| Err(stopped()));
+        let read = reading.join().unwrap_or_else(|_| Err(stopped()));
+        (read, decrypted, contents)
     });
-    // A decryption failure explains whatever the tar side saw, so it comes first.
-    let contents = match (decrypted, contents) {
-        (Err(e), _) | (Ok(_), Err(e)) => return Err(e),
-        (Ok(None), Ok(_)) => {
-            return Err(EvidenceError::Damaged {
-                path: package.into(),
-            });
-        }
-        (Ok(Some((digest, size))), Ok(contents)) => {
+    // Failing to read explains failing to decrypt, which explains whatever the tar side saw.
+    let contents = match (read, decrypted, contents) {
+        (Err(e), _, _) | (Ok(_), Err(e), _) | (Ok(_), Ok(_), Err(e)) => return Err(e),
+        (Ok(None), _, _) | (_, Ok(false), _) => return Err(EvidenceError::Damaged { path: package.into() }),
+        (Ok(Some((digest, size))), Ok(true), Ok(contents)) => {
             check_ciphertext(package, &statement, &digest, size)?;
             contents
         }
