@@ -60,15 +60,27 @@ impl Finding {
         }
     }
 
-    pub(super) fn block(code: &'static str, message: impl Into<String>, citations: &[Citation]) -> Self {
+    pub(super) fn block(
+        code: &'static str,
+        message: impl Into<String>,
+        citations: &[Citation],
+    ) -> Self {
         Self::new(Severity::Block, code, message, citations)
     }
 
-    pub(super) fn warn(code: &'static str, message: impl Into<String>, citations: &[Citation]) -> Self {
+    pub(super) fn warn(
+        code: &'static str,
+        message: impl Into<String>,
+        citations: &[Citation],
+    ) -> Self {
         Self::new(Severity::Warn, code, message, citations)
     }
 
-    pub(super) fn info(code: &'static str, message: impl Into<String>, citations: &[Citation]) -> Self {
+    pub(super) fn info(
+        code: &'static str,
+        message: impl Into<String>,
+        citations: &[Citation],
+    ) -> Self {
         Self::new(Severity::Info, code, message, citations)
     }
 }

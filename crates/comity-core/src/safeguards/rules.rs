@@ -233,6 +233,8 @@ pub struct LegalRules {
     pub emergency: LegalRule,
     /// Accepted languages.
     pub language: LegalRule,
+    /// Notice to a State that declared it wants to know of orders to its providers.
+    pub provider_notification: LegalRule,
     /// Judicial authorisation of intrusive measures.
     pub authorisation: LegalRule,
     /// Reasons for refusal or postponement.
@@ -694,6 +696,7 @@ mod file {
                 "collection-period",
                 "emergency",
                 "language",
+                "provider-notification",
                 "authorisation",
                 "reasons",
                 "consultation",
@@ -711,6 +714,7 @@ mod file {
                 collection_period,
                 emergency,
                 language,
+                provider_notification,
                 authorisation,
                 reasons,
                 consultation,
@@ -733,6 +737,7 @@ mod file {
                 collection_period: collection_period?,
                 emergency: emergency?,
                 language: language?,
+                provider_notification: provider_notification?,
                 authorisation: authorisation?,
                 reasons: reasons?,
                 consultation: consultation?,
