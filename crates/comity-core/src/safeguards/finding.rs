@@ -52,11 +52,17 @@ impl Finding {
         message: impl Into<String>,
         citations: &[Citation],
     ) -> Self {
+        let mut unique: Vec<Citation> = Vec::with_capacity(citations.len());
+        for c in citations {
+            if !unique.contains(c) {
+                unique.push(c.clone());
+            }
+        }
         Self {
             severity,
             code,
             message: message.into(),
-            citations: citations.to_vec(),
+            citations: unique,
         }
     }
 

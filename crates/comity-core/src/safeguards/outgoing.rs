@@ -278,7 +278,7 @@ fn issuing_and_authorisation(
             findings.push(Finding::warn(
                 "issuer.validation-pending",
                 format!(
-                    "issued by a {} without prior validation: have a {} validate it within {}, or data received under it must be quarantined",
+                    "issued by the role `{}` without prior validation: have a {} validate it within {}, or data received under it must be quarantined",
                     sending.issuer,
                     joined(&rule.issuers).replace(", ", " or "),
                     rules.emergency_validation.duration
@@ -289,7 +289,7 @@ fn issuing_and_authorisation(
             findings.push(Finding::block(
                 "issuer.not-competent",
                 format!(
-                    "a {} may not issue an order for {} data under {}; have it issued or validated by a {}",
+                    "the role `{}` may not issue an order for {} data under {}; have it issued or validated by a {}",
                     sending.issuer,
                     categories.join(" or "),
                     rule.instrument,

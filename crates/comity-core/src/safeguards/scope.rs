@@ -129,12 +129,12 @@ pub(super) fn scope_findings(
             findings.push(side.finding(
                 "scope.below-serious-crime-threshold",
                 format!(
-                    "`{}` carries at most {}; {} covers {} other than its own offences only when punishable by at least {}. {}",
+                    "`{}` carries at most {}, below the {} that {} requires for an offence outside its own catalogue ({}). {}",
                     o.national_provision,
                     penalty(o.max_penalty_months),
+                    penalty(min),
                     doc.instrument,
                     scope.title,
-                    penalty(min),
                     side.advice(
                         "Rest the request on a catalogue offence, or on another instrument both States are party to",
                         "The request is outside the instrument's scope: it may be refused as non-conforming"
@@ -147,16 +147,16 @@ pub(super) fn scope_findings(
     if !speech.is_empty() {
         let all = speech.len() == doc.offences.len();
         let message = format!(
-            "{} speech-type {} outside the offence catalogues: {}. {}",
+            "{} {} outside the offence catalogues: {}. {}",
             if all {
                 "the request rests only on"
             } else {
                 "the request also names"
             },
             if speech.len() == 1 {
-                "offence"
+                "a speech-type offence"
             } else {
-                "offences"
+                "speech-type offences"
             },
             speech
                 .iter()
