@@ -105,6 +105,26 @@ fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
+/// Copies the WAL back into the database in the background, so that no commit waits for a checkpoint.
+fn checkpoint_loop(path: &Path, store: &std::sync::Weak<Inner>) {
+    let Ok(conn) = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) else {
+        return;
+    };
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        match store.upgrade() {
+            Some(inner) if inner.writer.lock().is_ok_and(|w| w.is_some()) => {}
+            _ => return,
+        }
+        if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+            tracing::warn!(error = %e, "background checkpoint failed");
+        }
+    }
+}
+
 fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
@@ -154,19 +174,29 @@ impl SqliteStore {
             StoreError::Backend(format!("cannot open database `{}`: {e}", path.display()))
         })?;
         configure(&conn)?;
+        // The writer never checkpoints; `checkpoint_loop` does, off the commit path.
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
+            .map_err(backend)?;
         migrate(&mut conn)?;
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("comity-store-writer".into())
             .spawn(move || writer_loop(conn, rx))
             .map_err(backend)?;
-        Ok(Self {
+        let store = Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 writer: Mutex::new(Some(tx)),
                 readers: Mutex::new(Vec::new()),
             }),
-        })
+        };
+        let weak = Arc::downgrade(&store.inner);
+        let checkpoint_path = path.to_owned();
+        std::thread::Builder::new()
+            .name("comity-store-checkpoint".into())
+            .spawn(move || checkpoint_loop(&checkpoint_path, &weak))
+            .map_err(backend)?;
+        Ok(store)
     }
 
     /// The database file.

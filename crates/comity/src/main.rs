@@ -34,6 +34,9 @@ enum Command {
     /// Create, show, list and move requests through their lifecycle.
     #[command(subcommand)]
     Request(cmd::request::RequestCommand),
+    /// Seal, verify and open evidence packages (BagIt + CASE/UCO + DSSE, encrypted with age).
+    #[command(subcommand)]
+    Evidence(comity_evidence::cli::EvidenceCommand),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,9 @@ fn main() -> ExitCode {
             Command::Rules(c) => cmd::rules::run(c),
             Command::Case(c) => cmd::request::run_case(c).await,
             Command::Request(c) => cmd::request::run(c).await,
+            Command::Evidence(c) => {
+                tokio::task::spawn_blocking(move || comity_evidence::cli::run(c).map(|()| ExitCode::SUCCESS)).await?
+            }
         }
     });
     match result {
