@@ -344,6 +344,27 @@ async fn transition(
     Ok(Json(s.service.transition(&id, input, &actor).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/requests/{id}/findings", tag = "safeguards", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, body = crate::safeguards::FindingsView), (status = 404, body = Problem)))]
+async fn findings(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<crate::safeguards::FindingsView>, Problem> {
+    Ok(Json(s.service.findings(&id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/checks", tag = "safeguards", security(("bearer" = [])),
+    request_body = crate::wire::RequestInput,
+    responses((status = 200, body = crate::safeguards::FindingsView, description = "Findings on a draft; nothing is stored"),
+        (status = 400, body = Problem), (status = 422, body = Problem)))]
+async fn check(
+    State(s): State<AppState>,
+    JsonBody(input): JsonBody<crate::wire::RequestInput>,
+) -> Result<Json<crate::safeguards::FindingsView>, Problem> {
+    Ok(Json(s.service.check_document(&input)?))
+}
+
 async fn not_found() -> Problem {
     Problem::not_found("no such route; see GET /openapi.json for the routes this node serves")
 }
@@ -375,7 +396,7 @@ impl utoipa::Modify for BearerAuth {
 #[openapi(
     info(title = "comity node API", description = "Requests, cases and the rules catalogue of one comity node"),
     paths(healthz, openapi_json, node, mechanisms, mechanism, create_case, cases, case, create_request, requests,
-        request, transition),
+        request, transition, findings, check),
     components(schemas(Problem)),
     modifiers(&BearerAuth)
 )]
@@ -392,6 +413,8 @@ pub fn router(state: AppState) -> Router {
         .route("/requests", post(create_request).get(requests))
         .route("/requests/{id}", get(request))
         .route("/requests/{id}/transitions", post(transition))
+        .route("/requests/{id}/findings", get(findings))
+        .route("/checks", post(check))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/healthz", get(healthz))

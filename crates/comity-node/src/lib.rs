@@ -5,6 +5,7 @@
 pub mod api;
 pub mod config;
 pub mod problem;
+pub mod safeguards;
 pub mod server;
 pub mod service;
 pub mod wire;

@@ -64,7 +64,10 @@ fn main() -> ExitCode {
             Command::Case(c) => cmd::request::run_case(c).await,
             Command::Request(c) => cmd::request::run(c).await,
             Command::Evidence(c) => {
-                tokio::task::spawn_blocking(move || comity_evidence::cli::run(c).map(|()| ExitCode::SUCCESS)).await?
+                tokio::task::spawn_blocking(move || {
+                    comity_evidence::cli::run(c).map(|()| ExitCode::SUCCESS)
+                })
+                .await?
             }
         }
     });

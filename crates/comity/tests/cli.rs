@@ -353,3 +353,45 @@ fn the_demo_runs_once_and_every_step_checks_out() {
     assert!(stdout.contains(" 0 failed"), "{stdout}");
     assert!(!stdout.contains("FAIL"), "{stdout}");
 }
+
+#[test]
+fn rules_check_shows_findings_and_fails_when_sending_would_be_refused() {
+    let good = data("preservation.json");
+    let out = comity(&[
+        "rules",
+        "check",
+        good.to_str().unwrap(),
+        "--to",
+        "BR",
+        "--from",
+        "FR",
+        "--from-kind",
+        "contact-point",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("may be sent"), "{stdout}");
+
+    let out = comity(&[
+        "rules",
+        "check",
+        good.to_str().unwrap(),
+        "--to",
+        "VN",
+        "--from",
+        "FR",
+        "--from-kind",
+        "contact-point",
+    ]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout.contains("block language.not-accepted"), "{stdout}");
+    assert!(stdout.contains("block instrument.not-party"), "{stdout}");
+    assert!(
+        stdout.contains("blocked: sending would be refused"),
+        "{stdout}"
+    );
+
+    let out = comity(&["rules", "check", good.to_str().unwrap(), "--to", "BR"]);
+    assert!(text(&out).1.contains("--from CC"), "{:?}", text(&out));
+}
