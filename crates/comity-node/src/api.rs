@@ -365,6 +365,121 @@ async fn check(
     Ok(Json(s.service.check_document(&input)?))
 }
 
+#[utoipa::path(post, path = "/federation/v1/messages", tag = "federation",
+    request_body(content = String, description = "A DSSE envelope signed by the sending authority", content_type = "application/json"),
+    responses((status = 200, description = "Stored durably: the receiver's signed receipt (DSSE)"),
+        (status = 422, description = "Refused: a signed negative receipt with a reason code; nothing was stored")))]
+async fn federation_message(State(s): State<AppState>, body: Bytes) -> Response {
+    let answer = s.service.receive(&body).await;
+    let status = if answer.accepted {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut response = (status, answer.receipt).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The directory in force.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DirectoryView {
+    /// Version in force, if any.
+    pub version: Option<u64>,
+    /// The document, if any.
+    pub document: Option<crate::federation::directory::DirectoryDocument>,
+}
+
+#[utoipa::path(get, path = "/api/v1/directory", tag = "federation", security(("bearer" = [])),
+    responses((status = 200, body = DirectoryView)))]
+async fn directory(State(s): State<AppState>) -> Json<DirectoryView> {
+    let d = s.service.federation().directory();
+    Json(DirectoryView {
+        version: d.as_ref().map(|d| d.version),
+        document: d.map(|d| d.document.clone()),
+    })
+}
+
+#[utoipa::path(put, path = "/api/v1/directory", tag = "federation", security(("bearer" = [])),
+    request_body(content = String, description = "The signed directory (DSSE envelope)", content_type = "application/json"),
+    responses((status = 200, body = DirectoryView), (status = 422, body = Problem)))]
+async fn install_directory(
+    State(s): State<AppState>,
+    JsonBody(envelope): JsonBody<comity_seal::dsse::Envelope>,
+) -> Result<Json<DirectoryView>, Problem> {
+    s.service
+        .federation()
+        .install_directory(&envelope)
+        .map_err(|e| {
+            Problem::invalid(vec![comity_core::request::FieldProblem::new(
+                "",
+                e.to_string(),
+            )])
+        })?;
+    Ok(directory(State(s)).await)
+}
+
+/// Where to forward a received request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardInput {
+    /// The authority to forward to (for example a domestic provider).
+    pub recipient: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/forward", tag = "federation", security(("bearer" = [])),
+    params(("id" = String, Path, description = "A received request")), request_body = ForwardInput,
+    responses((status = 200, body = RequestView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn forward(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<ForwardInput>,
+) -> Result<Json<RequestView>, Problem> {
+    let actor = actor(&headers)?;
+    Ok(Json(
+        s.service.forward(&id, &input.recipient, &actor).await?,
+    ))
+}
+
+/// A message refused at the door.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SecurityEventView {
+    /// When.
+    pub at: String,
+    /// Reason code.
+    pub code: String,
+    /// Claimed sender.
+    pub sender: Option<String>,
+    /// Claimed message id.
+    pub message_id: Option<String>,
+    /// What happened.
+    pub detail: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/security-events", tag = "federation", security(("bearer" = [])),
+    responses((status = 200, body = [SecurityEventView])))]
+async fn security_events(
+    State(s): State<AppState>,
+) -> Result<Json<Vec<SecurityEventView>>, Problem> {
+    let events = s.service.security_events(200).await?;
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| SecurityEventView {
+                at: crate::wire::rfc3339(e.at),
+                code: e.code,
+                sender: e.sender,
+                message_id: e.message_id,
+                detail: e.detail,
+            })
+            .collect(),
+    ))
+}
+
 async fn not_found() -> Problem {
     Problem::not_found("no such route; see GET /openapi.json for the routes this node serves")
 }
@@ -396,7 +511,8 @@ impl utoipa::Modify for BearerAuth {
 #[openapi(
     info(title = "comity node API", description = "Requests, cases and the rules catalogue of one comity node"),
     paths(healthz, openapi_json, node, mechanisms, mechanism, create_case, cases, case, create_request, requests,
-        request, transition, findings, check),
+        request, transition, findings, check, federation_message, directory, install_directory, forward,
+        security_events),
     components(schemas(Problem)),
     modifiers(&BearerAuth)
 )]
@@ -415,11 +531,15 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}/transitions", post(transition))
         .route("/requests/{id}/findings", get(findings))
         .route("/checks", post(check))
+        .route("/directory", get(directory).put(install_directory))
+        .route("/requests/{id}/forward", post(forward))
+        .route("/security-events", get(security_events))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi_json))
         .nest("/api/v1", api)
+        .route("/federation/v1/messages", post(federation_message))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -26,6 +26,8 @@ pub const AGE_IDENTITY_FILE: &str = "age.key";
 pub const API_TOKEN_FILE: &str = "api.token";
 /// The database.
 pub const DATABASE_FILE: &str = "node.db";
+/// The signed directory of authorities in force.
+pub const DIRECTORY_FILE: &str = "directory.json";
 
 /// What can go wrong with a node directory.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +86,9 @@ pub struct NodeConfig {
     /// A rules catalogue replacing the shipped one (path relative to the node directory, or absolute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalogue: Option<String>,
+    /// The directory operator's public key (`ed25519:...`) this node trusts to sign the directory of authorities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory_operator_key: Option<String>,
 }
 
 fn default_listen() -> String {
@@ -207,6 +212,7 @@ async fn write_node(
         created_at,
         listen: default_listen(),
         catalogue: None,
+        directory_operator_key: None,
     };
     let text = toml::to_string_pretty(&config).map_err(|e| NodeDirError::BadConfig {
         path: dir.join(CONFIG_FILE),
@@ -285,6 +291,51 @@ impl NodeDir {
     /// The signing key.
     pub fn signing_key(&self) -> Result<NodeSigningKey, NodeDirError> {
         Ok(NodeSigningKey::read(&self.path.join(SIGNING_KEY_FILE))?)
+    }
+
+    /// The pinned directory operator key, if configured.
+    pub fn directory_operator_key(
+        &self,
+    ) -> Result<Option<comity_seal::keys::PublicKey>, NodeDirError> {
+        self.config
+            .directory_operator_key
+            .as_deref()
+            .map(|k| {
+                k.parse()
+                    .map_err(|e: keys::KeyError| NodeDirError::BadConfig {
+                        path: self.path.join(CONFIG_FILE),
+                        message: format!("directory_operator_key: {e}"),
+                    })
+            })
+            .transpose()
+    }
+
+    /// Pins a directory operator key in config.toml (appends the line; refuses to replace a different pin).
+    pub fn pin_directory_operator(
+        &mut self,
+        key: &comity_seal::keys::PublicKey,
+    ) -> Result<(), NodeDirError> {
+        let path = self.path.join(CONFIG_FILE);
+        match &self.config.directory_operator_key {
+            Some(k) if *k == key.to_string() => return Ok(()),
+            Some(k) => {
+                return Err(NodeDirError::BadConfig {
+                    path,
+                    message: format!(
+                        "the node already pins operator key {k}; edit config.toml to change it"
+                    ),
+                });
+            }
+            None => {}
+        }
+        let mut text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!("directory_operator_key = \"{key}\"\n"));
+        std::fs::write(&path, text).map_err(io(&path))?;
+        self.config.directory_operator_key = Some(key.to_string());
+        Ok(())
     }
 
     /// Opens the database.

@@ -40,10 +40,16 @@ impl Node {
                     message,
                 }
             })?;
+        let federation = crate::federation::Federation::new(
+            node_dir.signing_key()?,
+            node_dir.directory_operator_key()?,
+            Some(dir.join(config::DIRECTORY_FILE)),
+        );
         let service = NodeService::new(
             node_dir.identity.clone(),
             catalogue,
             safeguards,
+            federation,
             Arc::new(store.clone()),
             clock,
         );
@@ -75,12 +81,14 @@ impl Node {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = self.router();
+        let deliverer = tokio::spawn(deliver_forever(self.service.clone()));
         axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await?;
+        deliverer.abort();
         self.store.close();
         Ok(())
     }
@@ -103,5 +111,23 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+/// Delivers the outbox until aborted: whenever a message is queued, and when the next retry falls due.
+async fn deliver_forever(service: NodeService) {
+    loop {
+        let wait = match service.deliver_due().await {
+            Ok(Some(next)) => {
+                let ms = (next - service.now()).whole_milliseconds().clamp(10, 1000);
+                std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(1000))
+            }
+            Ok(None) => std::time::Duration::from_secs(1),
+            Err(e) => {
+                tracing::error!(error = %e, "outbox delivery failed");
+                std::time::Duration::from_secs(1)
+            }
+        };
+        service.federation().wait(wait).await;
     }
 }

@@ -130,11 +130,12 @@ pub struct ListQuery {
 /// The service of one node.
 #[derive(Clone)]
 pub struct NodeService {
-    identity: NodeIdentity,
-    catalogue: Arc<Catalogue>,
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    safeguards: Arc<Safeguards>,
+    pub(crate) identity: NodeIdentity,
+    pub(crate) catalogue: Arc<Catalogue>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) safeguards: Arc<Safeguards>,
+    pub(crate) federation: Arc<crate::federation::Federation>,
 }
 
 impl std::fmt::Debug for NodeService {
@@ -149,6 +150,7 @@ impl NodeService {
         identity: NodeIdentity,
         catalogue: Catalogue,
         safeguards: Safeguards,
+        federation: crate::federation::Federation,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -158,7 +160,26 @@ impl NodeService {
             store,
             clock,
             safeguards: Arc::new(safeguards),
+            federation: Arc::new(federation),
         }
+    }
+
+    /// Now, by the node's clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// The latest messages refused at the door.
+    pub async fn security_events(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<comity_store::SecurityEvent>, ServiceError> {
+        Ok(self.store.security_events(limit).await?)
+    }
+
+    /// The federation side (directory, keys, delivery).
+    pub fn federation(&self) -> &crate::federation::Federation {
+        &self.federation
     }
 
     /// The safeguard rules and profiles in force.
@@ -329,7 +350,49 @@ impl NodeService {
         let (record, events, _) = self.load(id).await?;
         let mut view = self.view(&record, &events, None)?;
         view.events = events.iter().map(event_view).collect();
+        view.exchange = self.exchange_view(&record.id).await?;
         Ok(view)
+    }
+
+    async fn exchange_view(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::wire::ExchangeView>, ServiceError> {
+        if self.federation.directory().is_none() {
+            return Ok(None);
+        }
+        let Some(link) = self.store.link(id).await? else {
+            return Ok(None);
+        };
+        let sent = self
+            .store
+            .outbox_of_thread(&link.thread)
+            .await?
+            .into_iter()
+            .filter(|m| m.recipient == link.counterpart)
+            .map(|m| crate::wire::SentMessageView {
+                status: if m.failed.is_some() {
+                    "refused"
+                } else if m.receipt.is_some() {
+                    "delivered"
+                } else {
+                    "pending"
+                }
+                .into(),
+                message_id: m.message_id,
+                recipient: m.recipient,
+                attempts: m.attempts,
+                refusal: m.failed,
+                receipt: m.receipt,
+            })
+            .collect();
+        Ok(Some(crate::wire::ExchangeView {
+            direction: link.direction,
+            counterpart: link.counterpart,
+            thread: link.thread,
+            upstream: link.upstream,
+            sent,
+        }))
     }
 
     /// Lists requests.
@@ -455,6 +518,18 @@ impl NodeService {
             &entered,
         ));
         let detail = serde_json::json!({ "grounds": grounds }).to_string();
+        let (outbox, link) = self
+            .outgoing_message(
+                &record,
+                &doc,
+                action,
+                reason,
+                &grounds,
+                input.recipient.as_deref(),
+                now,
+            )
+            .await?;
+        let queued = outbox.is_some();
         let updated = self
             .store
             .transition(Transition {
@@ -472,12 +547,18 @@ impl NodeService {
                 expected_version: record.version,
                 next_due,
                 document: None,
+                outbox,
+                link,
             })
             .await?;
+        if queued {
+            self.federation.notify();
+        }
         tracing::info!(request = %record.id, %action, from = %state, %to, "request transition");
         let events = self.store.events(&updated.id).await?;
         let mut view = self.view(&updated, &events, Some(&doc))?;
         view.events = events.iter().map(event_view).collect();
+        view.exchange = self.exchange_view(&updated.id).await?;
         Ok(view)
     }
 
@@ -562,7 +643,7 @@ impl NodeService {
         };
         let mut findings: Vec<Finding> = Vec::new();
         if action == Action::Send {
-            let sending = node_safeguards::sending(self.identity.kind, &mechanism.id, issuer, done);
+            let sending = node_safeguards::sending(self.identity.kind, mechanism, issuer, done);
             findings =
                 self.safeguards
                     .outgoing(doc, &self.catalogue, self.identity.state, &sending);
@@ -664,7 +745,7 @@ impl NodeService {
         mechanism: &Mechanism,
         done: &[Action],
     ) -> FindingsView {
-        let sending = node_safeguards::sending(self.identity.kind, &mechanism.id, None, done);
+        let sending = node_safeguards::sending(self.identity.kind, mechanism, None, done);
         let outgoing =
             self.safeguards
                 .outgoing(doc, &self.catalogue, self.identity.state, &sending);
@@ -682,25 +763,24 @@ impl NodeService {
         }
     }
 
-    async fn load(
+    pub(crate) async fn load(
         &self,
         id: &str,
     ) -> Result<(RequestRecord, Vec<EventRecord>, &Mechanism), ServiceError> {
-        let record = self
-            .store
-            .request(id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound {
-                what: "request",
-                id: id.to_owned(),
-            })?;
+        let (record, events) =
+            self.store
+                .request_with_events(id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: "request",
+                    id: id.to_owned(),
+                })?;
         let mechanism = self.catalogue.mechanism(&record.mechanism).ok_or_else(|| {
             ServiceError::Internal(format!(
                 "request `{id}` uses mechanism `{}`, which the catalogue in force no longer has",
                 record.mechanism
             ))
         })?;
-        let events = self.store.events(id).await?;
         let steps = events
             .iter()
             .map(|e| {
@@ -732,7 +812,7 @@ impl NodeService {
         Ok((record, events, mechanism))
     }
 
-    fn document(
+    pub(crate) fn document(
         &self,
         record: &RequestRecord,
     ) -> Result<comity_core::request::RequestDocument, ServiceError> {
@@ -742,8 +822,14 @@ impl NodeService {
                 record.id
             ))
         })?;
+        // A request received from, or forwarded by, another authority keeps its requesting authority.
+        let author = input
+            .requesting_authority
+            .as_deref()
+            .and_then(|a| comity_core::AuthorityId::parse(a).ok())
+            .unwrap_or_else(|| self.identity.authority.clone());
         input
-            .into_document(&self.identity.authority, &self.catalogue)
+            .into_document(&author, &self.catalogue)
             .map_err(|problems| {
                 ServiceError::Internal(format!(
                     "request `{}` no longer fits the catalogue in force: {}",
@@ -805,6 +891,7 @@ impl NodeService {
             clocks: clocks.iter().map(|c| ClockView::new(c, now)).collect(),
             document: wire::document_to_input(doc),
             events: Vec::new(),
+            exchange: None,
         })
     }
 }
