@@ -476,7 +476,10 @@ async fn postgres_keeps_everything_across_a_reconnect_and_events_are_append_only
         .await
         .unwrap()
         .get(0);
-    assert_eq!(migrations, 2, "every migration applied once");
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .unwrap()
+        .count();
+    assert_eq!(migrations, files as i64, "every migration applied once");
     for attempt in [
         "UPDATE events SET actor = 'mallory'",
         "DELETE FROM events",
