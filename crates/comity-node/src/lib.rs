@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod config;
+pub mod eventlog;
 pub mod problem;
 pub mod server;
 pub mod service;
