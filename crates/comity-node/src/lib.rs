@@ -8,4 +8,5 @@ pub mod eventlog;
 pub mod problem;
 pub mod server;
 pub mod service;
+pub mod statistics;
 pub mod wire;
