@@ -14,6 +14,7 @@
 //! appended; whatever a crash leaves out is appended by [`crate::service::NodeService::catch_up_log`].
 
 pub mod leaf;
+pub mod proof;
 pub mod witness;
 
 use std::collections::HashMap;
