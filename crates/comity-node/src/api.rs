@@ -364,7 +364,11 @@ fn parse_day(value: Option<&str>, name: &str, default: time::Date) -> Result<tim
     let Some(text) = value else {
         return Ok(default);
     };
-    time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]")).map_err(|_| {
+    time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| {
         let mut p = Problem::new(
             StatusCode::BAD_REQUEST,
             "bad-query",
@@ -389,7 +393,8 @@ async fn statistics(
 ) -> Result<Json<crate::statistics::StatisticsView>, Problem> {
     let p: StatisticsParams = query(raw)?;
     let today = time::OffsetDateTime::now_utc().date();
-    let start = time::Date::from_calendar_date(today.year(), time::Month::January, 1).unwrap_or(today);
+    let start =
+        time::Date::from_calendar_date(today.year(), time::Month::January, 1).unwrap_or(today);
     let period = crate::statistics::Period {
         from: parse_day(p.from.as_deref(), "from", start)?,
         to: parse_day(p.to.as_deref(), "to", today)?,
@@ -432,7 +437,10 @@ async fn log_checkpoint(State(s): State<AppState>) -> Result<Response, Problem> 
         `entries/<N>[.p/<W>]`")),
     responses((status = 200, content_type = "application/octet-stream",
         description = "A hash tile or entry bundle; full tiles are immutable"), (status = 404, body = Problem)))]
-async fn log_tile(State(s): State<AppState>, Path(path): Path<String>) -> Result<Response, Problem> {
+async fn log_tile(
+    State(s): State<AppState>,
+    Path(path): Path<String>,
+) -> Result<Response, Problem> {
     let tile = comity_tlog::tiles::TileId::parse_path(&format!("tile/{path}"))
         .map_err(|_| Problem::not_found("not a tile path of C2SP tlog-tiles"))?;
     let file = log_reader(&s)?.dir().join(tile.path());
@@ -463,7 +471,10 @@ async fn log_tile(State(s): State<AppState>, Path(path): Path<String>) -> Result
         (status = 409, content_type = "text/x.tlog.size", description = "Old size is not the last cosigned size; the \
             body is that size"),
         (status = 422, body = Problem, description = "The consistency proof does not verify")))]
-async fn witness_add_checkpoint(State(s): State<AppState>, body: Bytes) -> Result<Response, Problem> {
+async fn witness_add_checkpoint(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Response, Problem> {
     use crate::eventlog::witness::Refusal;
     let witness = s
         .witness
@@ -491,7 +502,12 @@ async fn witness_add_checkpoint(State(s): State<AppState>, body: Bytes) -> Resul
                 StatusCode::UNPROCESSABLE_ENTITY => "inconsistent-checkpoint",
                 _ => "bad-add-checkpoint",
             };
-            Err(Problem::new(status, slug, "Checkpoint not cosigned", refusal.to_string()))
+            Err(Problem::new(
+                status,
+                slug,
+                "Checkpoint not cosigned",
+                refusal.to_string(),
+            ))
         }
     }
 }

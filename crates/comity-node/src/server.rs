@@ -81,7 +81,11 @@ impl Node {
         {
             None
         } else {
-            Some(Arc::new(NodeWitness::open(dir, keys.witness.clone(), &follows)?))
+            Some(Arc::new(NodeWitness::open(
+                dir,
+                keys.witness.clone(),
+                &follows,
+            )?))
         };
         let witnesses = node_dir
             .config

@@ -16,9 +16,9 @@ use comity_store::{
 use time::OffsetDateTime;
 
 use crate::config::NodeIdentity;
+use crate::eventlog::leaf::{self, Leaf, Side};
 use crate::eventlog::{LogReader, NodeLog};
 use crate::statistics::{self, EevArt28Return, Period, StatisticsView};
-use crate::eventlog::leaf::{self, Leaf, Side};
 use crate::wire::{
     self, CaseInput, CaseView, ClockView, EventView, MechanismList, MechanismView, NewRequestInput,
     NodeView, RefusalGroundView, RequestInput, RequestView, TransitionInput,
@@ -640,7 +640,10 @@ impl NodeService {
         let leaf = Leaf {
             commitment,
             side,
-            kind: event.action.parse().map_err(|e: lifecycle::UnknownName| e.to_string())?,
+            kind: event
+                .action
+                .parse()
+                .map_err(|e: lifecycle::UnknownName| e.to_string())?,
             mechanism: mechanism.to_owned(),
             instrument: doc.instrument.clone(),
             sending_state,
@@ -668,8 +671,10 @@ impl NodeService {
             after = Some(last.id.clone());
             for record in &page {
                 let events = self.store.events(&record.id).await?;
-                let keys: Vec<(String, u64)> =
-                    events.iter().map(|e| (e.request_id.clone(), e.seq)).collect();
+                let keys: Vec<(String, u64)> = events
+                    .iter()
+                    .map(|e| (e.request_id.clone(), e.seq))
+                    .collect();
                 let logged = log.logged(&keys);
                 if logged.iter().all(|l| *l) {
                     continue;

@@ -90,8 +90,7 @@ pub fn count<'a>(leaves: impl IntoIterator<Item = &'a Leaf>, period: Period) -> 
             _ => {}
         }
     }
-    c.emergency_share =
-        (c.requests > 0).then(|| c.emergency_requests as f64 / c.requests as f64);
+    c.emergency_share = (c.requests > 0).then(|| c.emergency_requests as f64 / c.requests as f64);
     c
 }
 
@@ -266,8 +265,11 @@ pub fn reconcile(
         })
         .collect();
     let mut out = Reconciliation::default();
-    let sent_msgs: BTreeMap<Hash, ()> =
-        sent.iter().filter_map(|l| l.message).map(|m| (m, ())).collect();
+    let sent_msgs: BTreeMap<Hash, ()> = sent
+        .iter()
+        .filter_map(|l| l.message)
+        .map(|m| (m, ()))
+        .collect();
     let received_msgs: BTreeMap<Hash, ()> = received
         .iter()
         .filter_map(|l| l.message)
@@ -336,16 +338,46 @@ mod tests {
 
     #[test]
     fn counts_follow_the_leaves() {
-        let mut emergency = leaf(Side::Sent, Action::Send, "emergency-disclosure", date!(2026 - 03 - 01), None);
+        let mut emergency = leaf(
+            Side::Sent,
+            Action::Send,
+            "emergency-disclosure",
+            date!(2026 - 03 - 01),
+            None,
+        );
         emergency.urgency = Urgency::Emergency;
-        let mut refusal = leaf(Side::Sent, Action::Refuse, "production-order", date!(2026 - 03 - 02), None);
+        let mut refusal = leaf(
+            Side::Sent,
+            Action::Refuse,
+            "production-order",
+            date!(2026 - 03 - 02),
+            None,
+        );
         refusal.grounds = vec!["dual-criminality".into(), "ne-bis-in-idem".into()];
         let leaves = vec![
-            leaf(Side::Sent, Action::Send, "production-order", date!(2026 - 03 - 01), None),
+            leaf(
+                Side::Sent,
+                Action::Send,
+                "production-order",
+                date!(2026 - 03 - 01),
+                None,
+            ),
             emergency,
             refusal,
-            leaf(Side::Sent, Action::Expire, "expedited-preservation", date!(2026 - 03 - 03), None),
-            leaf(Side::Sent, Action::Send, "production-order", date!(2025 - 12 - 31), None),
+            leaf(
+                Side::Sent,
+                Action::Expire,
+                "expedited-preservation",
+                date!(2026 - 03 - 03),
+                None,
+            ),
+            leaf(
+                Side::Sent,
+                Action::Send,
+                "production-order",
+                date!(2025 - 12 - 31),
+                None,
+            ),
         ];
         let c = count(&leaves, ALL);
         assert_eq!(c.events, 4);
@@ -369,9 +401,27 @@ mod tests {
             leaf(Side::Sent, Action::Send, "expedited-preservation", d, None),
         ];
         let b = vec![
-            leaf(Side::Received, Action::Receive, "production-order", d, Some(1)),
-            leaf(Side::Received, Action::Receive, "production-order", d, Some(3)),
-            leaf(Side::Received, Action::Receive, "expedited-preservation", d, None),
+            leaf(
+                Side::Received,
+                Action::Receive,
+                "production-order",
+                d,
+                Some(1),
+            ),
+            leaf(
+                Side::Received,
+                Action::Receive,
+                "production-order",
+                d,
+                Some(3),
+            ),
+            leaf(
+                Side::Received,
+                Action::Receive,
+                "expedited-preservation",
+                d,
+                None,
+            ),
             // B's own outgoing traffic is not A's business.
             leaf(Side::Sent, Action::Send, "production-order", d, Some(9)),
         ];

@@ -474,7 +474,9 @@ mod tests {
         let note_key =
             Ed25519Signer::new("witness.example/w1", SigningKey::from_bytes(&[2; 32])).unwrap();
         assert!(CosignatureVerifier::parse(&note_key.verifier().to_string()).is_err());
-        assert!(CosignatureSigner::from_private_key_string(&note_key.to_private_key_string()).is_err());
+        assert!(
+            CosignatureSigner::from_private_key_string(&note_key.to_private_key_string()).is_err()
+        );
         let mut wrong_id = w.verifier().to_key_string();
         wrong_id.replace_range(19..20, if &wrong_id[19..20] == "0" { "1" } else { "0" });
         assert!(CosignatureVerifier::parse(&wrong_id).is_err());

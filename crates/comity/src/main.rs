@@ -71,7 +71,10 @@ fn main() -> ExitCode {
             Command::Log(c) => cmd::log::run(c).await,
             Command::Stats(args) => cmd::stats::run(args).await,
             Command::Evidence(c) => {
-                tokio::task::spawn_blocking(move || comity_evidence::cli::run(c).map(|()| ExitCode::SUCCESS)).await?
+                tokio::task::spawn_blocking(move || {
+                    comity_evidence::cli::run(c).map(|()| ExitCode::SUCCESS)
+                })
+                .await?
             }
         }
     });

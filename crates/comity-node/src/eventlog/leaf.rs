@@ -169,7 +169,9 @@ impl Leaf {
         } else {
             self.grounds.join(",")
         };
-        let message = self.message.map_or_else(|| "-".to_owned(), |m| m.to_base64());
+        let message = self
+            .message
+            .map_or_else(|| "-".to_owned(), |m| m.to_base64());
         format!(
             "{LEAF_FORMAT} {} {} {} {} {} {} {} {} {day} {grounds} {message}",
             self.commitment.to_base64(),
@@ -220,7 +222,8 @@ impl Leaf {
             mechanism: mechanism.to_owned(),
             instrument: instrument.to_owned(),
             sending_state: IsoCountry::parse(sending).map_err(|_| bad("bad sending State"))?,
-            receiving_state: IsoCountry::parse(receiving).map_err(|_| bad("bad receiving State"))?,
+            receiving_state: IsoCountry::parse(receiving)
+                .map_err(|_| bad("bad receiving State"))?,
             urgency: urgency.parse().map_err(|_| bad("unknown urgency"))?,
             day: Date::parse(day, format_description!("[year]-[month]-[day]"))
                 .map_err(|_| bad("bad day"))?,
@@ -322,8 +325,26 @@ mod tests {
         };
         let c = commitment(&salt, &e);
         assert_eq!(c, commitment(&salt, &e.clone()));
-        assert_ne!(c, commitment(&salt, &EventFacts { at_ms: 2, ..e.clone() }));
-        assert_ne!(c, commitment(&salt, &EventFacts { to_state: "sentx", ..e.clone() }));
+        assert_ne!(
+            c,
+            commitment(
+                &salt,
+                &EventFacts {
+                    at_ms: 2,
+                    ..e.clone()
+                }
+            )
+        );
+        assert_ne!(
+            c,
+            commitment(
+                &salt,
+                &EventFacts {
+                    to_state: "sentx",
+                    ..e.clone()
+                }
+            )
+        );
         assert_ne!(c, commitment(&[0; 32], &e));
     }
 }

@@ -70,7 +70,9 @@ pub enum EventLogError {
     #[error(transparent)]
     Key(#[from] keys::KeyError),
     /// A key or salt file holds something else.
-    #[error("`{0}` is not a valid key file; restore it from backup (a node cannot change its log key)")]
+    #[error(
+        "`{0}` is not a valid key file; restore it from backup (a node cannot change its log key)"
+    )]
     BadKeyFile(PathBuf),
     /// A file could not be read or written.
     #[error("cannot use `{path}`: {source}")]
@@ -356,7 +358,11 @@ impl NodeLog {
     }
 
     /// Records the cosigned form of the checkpoint of `size`, if it is still the published one.
-    pub(crate) fn set_cosigned(&self, signed: &[u8], cosigned: Vec<u8>) -> Result<(), EventLogError> {
+    pub(crate) fn set_cosigned(
+        &self,
+        signed: &[u8],
+        cosigned: Vec<u8>,
+    ) -> Result<(), EventLogError> {
         let mut published = self
             .inner
             .published
@@ -483,7 +489,12 @@ fn append_with_index(
     let path = dir.join(INDEX_FILE);
     let mut text = String::new();
     for (i, job) in jobs.iter().enumerate() {
-        text.push_str(&format!("{} {} {}\n", first + i as u64, job.key.0, job.key.1));
+        text.push_str(&format!(
+            "{} {} {}\n",
+            first + i as u64,
+            job.key.0,
+            job.key.1
+        ));
     }
     let mut file = OpenOptions::new()
         .create(true)
@@ -661,8 +672,12 @@ impl LogReader {
         let width = comity_tlog::tiles::TILE_WIDTH;
         let mut n = 0;
         while n * width < size {
-            let tile = comity_tlog::tiles::entry_bundle_at(n, size)
-                .ok_or(EventLogError::Log(LogError::IndexBeyondSize { index: n * width, size }))?;
+            let tile = comity_tlog::tiles::entry_bundle_at(n, size).ok_or(EventLogError::Log(
+                LogError::IndexBeyondSize {
+                    index: n * width,
+                    size,
+                },
+            ))?;
             let path = self.dir.join(tile.path());
             let bytes = fs::read(&path).map_err(io_err(&path))?;
             out.extend(
@@ -684,14 +699,20 @@ fn read_entry(dir: &Path, index: u64, size: u64) -> Result<Vec<u8>, EventLogErro
     let width = comity_tlog::tiles::TILE_WIDTH;
     let tile = comity_tlog::tiles::entry_bundle_at(index / width, size)
         .filter(|_| index < size)
-        .ok_or(EventLogError::Log(LogError::IndexBeyondSize { index, size }))?;
+        .ok_or(EventLogError::Log(LogError::IndexBeyondSize {
+            index,
+            size,
+        }))?;
     let path = dir.join(tile.path());
     let bytes = fs::read(&path).map_err(io_err(&path))?;
     let mut entries = comity_tlog::tiles::decode_bundle(&bytes, tile.width)
         .map_err(|e| EventLogError::Log(LogError::Tile(e)))?;
     let position = (index % width) as usize;
     if position >= entries.len() {
-        return Err(EventLogError::Log(LogError::IndexBeyondSize { index, size }));
+        return Err(EventLogError::Log(LogError::IndexBeyondSize {
+            index,
+            size,
+        }));
     }
     Ok(entries.swap_remove(position))
 }

@@ -62,13 +62,17 @@ pub enum ProofError {
     #[error("not a {PROOF_FORMAT} file: {0}")]
     Malformed(String),
     /// The log key is not usable.
-    #[error("log key `{0}` is not a signed-note verifier key; pass the `log_public_key` from the node's config.toml")]
+    #[error(
+        "log key `{0}` is not a signed-note verifier key; pass the `log_public_key` from the node's config.toml"
+    )]
     BadKey(String),
     /// The checkpoint is not signed by the log key.
     #[error("the checkpoint is not signed by log key `{0}`")]
     Checkpoint(String),
     /// The leaf is not in the tree of the checkpoint.
-    #[error("the leaf is not at index {index} of the tree of size {size}: the inclusion proof does not verify")]
+    #[error(
+        "the leaf is not at index {index} of the tree of size {size}: the inclusion proof does not verify"
+    )]
     NotIncluded {
         /// Index claimed.
         index: u64,
@@ -116,7 +120,8 @@ pub fn check(bytes: &[u8], trusted_key: Option<&str>) -> Result<Checked, ProofEr
         return Err(ProofError::Malformed(format!("format `{}`", proof.format)));
     }
     let key_text = trusted_key.unwrap_or(&proof.log_key);
-    let key = Ed25519Verifier::parse(key_text).map_err(|_| ProofError::BadKey(key_text.to_owned()))?;
+    let key =
+        Ed25519Verifier::parse(key_text).map_err(|_| ProofError::BadKey(key_text.to_owned()))?;
     let origin = comity_tlog::note::NoteVerifier::name(&key).to_owned();
     let (checkpoint, note) = Checkpoint::open(proof.checkpoint.as_bytes(), &origin, &key)
         .map_err(|_| ProofError::Checkpoint(key_text.to_owned()))?;

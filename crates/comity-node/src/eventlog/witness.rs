@@ -150,7 +150,7 @@ impl NodeWitness {
             return Err(Refusal::Internal);
         }
         tracing::info!(size = old_size, "checkpoint cosigned");
-        Ok(format!("{}\n", signature.to_line()).into_bytes())
+        Ok(signature.to_line().into_bytes())
     }
 }
 
@@ -222,7 +222,10 @@ pub fn parse_add_checkpoint(body: &[u8]) -> Result<(u64, Vec<Hash>, &[u8]), Refu
         .next()
         .and_then(|l| l.strip_prefix("old "))
         .ok_or_else(|| bad("first line must be `old <size>`"))?;
-    if old.is_empty() || !old.bytes().all(|b| b.is_ascii_digit()) || (old.len() > 1 && old.starts_with('0')) {
+    if old.is_empty()
+        || !old.bytes().all(|b| b.is_ascii_digit())
+        || (old.len() > 1 && old.starts_with('0'))
+    {
         return Err(bad("old size is not a decimal number"));
     }
     let old_size: u64 = old.parse().map_err(|_| bad("old size out of range"))?;
@@ -342,7 +345,8 @@ async fn ask(
             200 => {
                 let mut cosigned = signed.to_vec();
                 cosigned.extend_from_slice(&body);
-                let note = Note::parse(&cosigned).map_err(|_| "malformed cosignature".to_owned())?;
+                let note =
+                    Note::parse(&cosigned).map_err(|_| "malformed cosignature".to_owned())?;
                 let verified = note
                     .verify(&[&target.key])
                     .map_err(|_| "the cosignature does not verify".to_owned())?;
@@ -361,7 +365,10 @@ async fn ask(
             other => {
                 return Err(format!(
                     "refused ({other}): {}",
-                    String::from_utf8_lossy(&body).chars().take(200).collect::<String>()
+                    String::from_utf8_lossy(&body)
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
                 ));
             }
         }

@@ -83,7 +83,9 @@ pub async fn run(command: LogCommand) -> anyhow::Result<ExitCode> {
                 checked.leaf.day,
             );
             if log_key.is_none() {
-                println!("  the log key was taken from the file; pass --log-key to check it against a key you trust");
+                println!(
+                    "  the log key was taken from the file; pass --log-key to check it against a key you trust"
+                );
             }
             if !checked.cosignature_names.is_empty() {
                 println!("  cosigned by: {}", checked.cosignature_names.join(", "));
@@ -97,7 +99,9 @@ async fn prove(dir: &Path, event: &str, out: &Path) -> anyhow::Result<ExitCode> 
     let (request_id, seq) = event
         .rsplit_once(':')
         .and_then(|(id, seq)| Some((id.to_owned(), seq.parse::<u64>().ok()?)))
-        .ok_or_else(|| anyhow!("`{event}` is not an event; give it as REQUEST_ID:SEQ, for example req-...:2"))?;
+        .ok_or_else(|| {
+            anyhow!("`{event}` is not an event; give it as REQUEST_ID:SEQ, for example req-...:2")
+        })?;
     let node_dir = comity_node::config::open(dir)?;
     let keys = read_keys(dir)?;
     let reader = LogReader::new(dir, node_dir.log_verifier()?);
@@ -106,7 +110,9 @@ async fn prove(dir: &Path, event: &str, out: &Path) -> anyhow::Result<ExitCode> 
     let record = events
         .iter()
         .find(|e| e.seq == seq)
-        .ok_or_else(|| anyhow!("request `{request_id}` has no event {seq}; see `comity request show`"))?
+        .ok_or_else(|| {
+            anyhow!("request `{request_id}` has no event {seq}; see `comity request show`")
+        })?
         .clone();
     let mut index = reader.index_of(&request_id, seq)?;
     if index.is_none() {
@@ -133,7 +139,8 @@ async fn prove(dir: &Path, event: &str, out: &Path) -> anyhow::Result<ExitCode> 
     };
     let proof = proof::build(&node_dir.log_verifier()?, &inclusion, opening);
     let bytes = serde_json::to_vec_pretty(&proof)?;
-    proof::check(&bytes, None).context("the proof just written does not check; the log may be damaged")?;
+    proof::check(&bytes, None)
+        .context("the proof just written does not check; the log may be damaged")?;
     std::fs::write(out, &bytes)
         .with_context(|| format!("cannot write `{}`; choose another --out", out.display()))?;
     println!(
@@ -162,11 +169,9 @@ struct VerifierState {
 }
 
 async fn fetch(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<u8>> {
-    let response = client
-        .get(url)
-        .send()
-        .await
-        .with_context(|| format!("cannot fetch `{url}`; check --url and that the node is serving"))?;
+    let response = client.get(url).send().await.with_context(|| {
+        format!("cannot fetch `{url}`; check --url and that the node is serving")
+    })?;
     if !response.status().is_success() {
         bail!("`{url}` answered {}; check --url", response.status());
     }
@@ -182,7 +187,10 @@ async fn verify(
     let base = url.trim_end_matches('/');
     let previous: Option<VerifierState> = match std::fs::read(state_file) {
         Ok(bytes) => Some(serde_json::from_slice(&bytes).with_context(|| {
-            format!("`{}` is not a verifier state file; remove it or choose another --state-file", state_file.display())
+            format!(
+                "`{}` is not a verifier state file; remove it or choose another --state-file",
+                state_file.display()
+            )
         })?),
         Err(_) => None,
     };
@@ -193,15 +201,22 @@ async fn verify(
         ),
         (Some(k), _) => k.clone(),
         (None, Some(p)) => p.log_key.clone(),
-        (None, None) => bail!("no log key known; pass --log-key with the `log_public_key` from the node's config.toml"),
+        (None, None) => bail!(
+            "no log key known; pass --log-key with the `log_public_key` from the node's config.toml"
+        ),
     };
     let key = Ed25519Verifier::parse(&key_text)
         .map_err(|e| anyhow!("--log-key `{key_text}` is not a verifier key ({e}); copy it from the node's config.toml"))?;
     let witnesses = witness_keys
         .iter()
-        .map(|w| CosignatureVerifier::parse(w).map_err(|e| anyhow!("--witness-key `{w}`: {e}; give a cosignature/v1 key")))
+        .map(|w| {
+            CosignatureVerifier::parse(w)
+                .map_err(|e| anyhow!("--witness-key `{w}`: {e}; give a cosignature/v1 key"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?;
 
     let note_bytes = fetch(&client, &format!("{base}/log/checkpoint")).await?;
     let origin = comity_tlog::note::NoteVerifier::name(&key).to_owned();
@@ -209,8 +224,9 @@ async fn verify(
         .map_err(|e| anyhow!("the checkpoint is not signed by the log key: {e}"))?;
     for w in &witnesses {
         let name = comity_tlog::note::NoteVerifier::name(w).to_owned();
-        note.verify(&[w])
-            .map_err(|_| anyhow!("the checkpoint carries no valid cosignature by witness `{name}`"))?;
+        note.verify(&[w]).map_err(|_| {
+            anyhow!("the checkpoint carries no valid cosignature by witness `{name}`")
+        })?;
     }
     let size = checkpoint.size;
 
@@ -226,14 +242,22 @@ async fn verify(
             .map_err(|e| anyhow!("tile `{}` is damaged: {e}", tile.path()))?;
         for entry in entries {
             let index = hashes.size();
-            let parsed = Leaf::parse(&entry)
-                .map_err(|e| anyhow!("leaf {index} in `{}` is not a comity leaf: {e}", tile.path()))?;
+            let parsed = Leaf::parse(&entry).map_err(|e| {
+                anyhow!(
+                    "leaf {index} in `{}` is not a comity leaf: {e}",
+                    tile.path()
+                )
+            })?;
             *kinds.entry(parsed.kind.to_string()).or_default() += 1;
             hashes.push(leaf_hash(&entry));
         }
     }
-    let root = comity_tlog::proof::tree_root(&hashes, size)
-        .map_err(|_| anyhow!("the entry bundles hold {} leaves, the checkpoint says {size}", hashes.size()))?;
+    let root = comity_tlog::proof::tree_root(&hashes, size).map_err(|_| {
+        anyhow!(
+            "the entry bundles hold {} leaves, the checkpoint says {size}",
+            hashes.size()
+        )
+    })?;
     if root != checkpoint.root {
         bail!(
             "inconsistent log: the entries give root {root} for size {size}, the signed checkpoint says {}",
@@ -241,24 +265,34 @@ async fn verify(
         );
     }
     for tile in comity_tlog::tiles::tiles_for_size(size) {
-        let TileKind::Hashes { level } = tile.kind else { continue };
+        let TileKind::Hashes { level } = tile.kind else {
+            continue;
+        };
         let bytes = fetch(&client, &format!("{base}/log/{}", tile.path())).await?;
-        let served = decode_hash_tile(&tile, &bytes).map_err(|e| anyhow!("tile `{}` is damaged: {e}", tile.path()))?;
+        let served = decode_hash_tile(&tile, &bytes)
+            .map_err(|e| anyhow!("tile `{}` is damaged: {e}", tile.path()))?;
         for (i, h) in served.iter().enumerate() {
             let expected = hashes
                 .read_hash(level * TILE_HEIGHT, tile.index * TILE_WIDTH + i as u64)
                 .map_err(|_| anyhow!("tile `{}` is beyond the tree", tile.path()))?;
             if *h != expected {
-                bail!("inconsistent log: hash {i} of tile `{}` does not match the entries", tile.path());
+                bail!(
+                    "inconsistent log: hash {i} of tile `{}` does not match the entries",
+                    tile.path()
+                );
             }
         }
     }
 
     // Consistency with what this verifier saw before.
     if let Some(p) = &previous {
-        let old_root = Hash::from_base64(&p.root).map_err(|_| anyhow!("`{}` is damaged; remove it", state_file.display()))?;
+        let old_root = Hash::from_base64(&p.root)
+            .map_err(|_| anyhow!("`{}` is damaged; remove it", state_file.display()))?;
         if size < p.size {
-            bail!("rollback: this verifier saw size {} before, the log now shows {size}", p.size);
+            bail!(
+                "rollback: this verifier saw size {} before, the log now shows {size}",
+                p.size
+            );
         }
         let now_root = comity_tlog::proof::tree_root(&hashes, p.size)
             .map_err(|_| anyhow!("cannot recompute the tree of size {}", p.size))?;
@@ -269,11 +303,20 @@ async fn verify(
             );
         }
     }
-    let state = VerifierState { log_key: key_text, size, root: checkpoint.root.to_base64() };
+    let state = VerifierState {
+        log_key: key_text,
+        size,
+        root: checkpoint.root.to_base64(),
+    };
     let temp = state_file.with_extension("tmp");
     std::fs::write(&temp, serde_json::to_vec_pretty(&state)?)
         .and_then(|()| std::fs::rename(&temp, state_file))
-        .with_context(|| format!("cannot write `{}`; choose another --state-file", state_file.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot write `{}`; choose another --state-file",
+                state_file.display()
+            )
+        })?;
 
     println!("log `{origin}` ok: size {size}, root {}", checkpoint.root);
     if let Some(p) = &previous {
