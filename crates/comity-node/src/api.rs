@@ -404,6 +404,10 @@ async fn statistics(
 
 const CHECKPOINT_TYPE: &str = "text/plain; charset=utf-8";
 
+#[expect(
+    clippy::result_large_err,
+    reason = "a problem is built only on the error path"
+)]
 fn log_reader(s: &AppState) -> Result<&crate::eventlog::LogReader, Problem> {
     s.service
         .log_reader()
@@ -512,6 +516,27 @@ async fn witness_add_checkpoint(
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/requests/{id}/findings", tag = "safeguards", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, body = crate::safeguards::FindingsView), (status = 404, body = Problem)))]
+async fn findings(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<crate::safeguards::FindingsView>, Problem> {
+    Ok(Json(s.service.findings(&id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/checks", tag = "safeguards", security(("bearer" = [])),
+    request_body = crate::wire::RequestInput,
+    responses((status = 200, body = crate::safeguards::FindingsView, description = "Findings on a draft; nothing is stored"),
+        (status = 400, body = Problem), (status = 422, body = Problem)))]
+async fn check(
+    State(s): State<AppState>,
+    JsonBody(input): JsonBody<crate::wire::RequestInput>,
+) -> Result<Json<crate::safeguards::FindingsView>, Problem> {
+    Ok(Json(s.service.check_document(&input)?))
+}
+
 async fn not_found() -> Problem {
     Problem::not_found("no such route; see GET /openapi.json for the routes this node serves")
 }
@@ -543,7 +568,7 @@ impl utoipa::Modify for BearerAuth {
 #[openapi(
     info(title = "comity node API", description = "Requests, cases and the rules catalogue of one comity node"),
     paths(healthz, openapi_json, node, mechanisms, mechanism, create_case, cases, case, create_request, requests,
-        request, transition, statistics, log_checkpoint, log_tile, witness_add_checkpoint),
+        request, transition, findings, check, statistics, log_checkpoint, log_tile, witness_add_checkpoint),
     components(schemas(Problem, crate::statistics::StatisticsView, crate::statistics::Counts)),
     modifiers(&BearerAuth)
 )]
@@ -560,6 +585,8 @@ pub fn router(state: AppState) -> Router {
         .route("/requests", post(create_request).get(requests))
         .route("/requests/{id}", get(request))
         .route("/requests/{id}/transitions", post(transition))
+        .route("/requests/{id}/findings", get(findings))
+        .route("/checks", post(check))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     // The log is public and read-only; the witness endpoint checks signatures, not tokens.
     let log = Router::new()

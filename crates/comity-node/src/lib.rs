@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod eventlog;
 pub mod problem;
+pub mod safeguards;
 pub mod server;
 pub mod service;
 pub mod statistics;

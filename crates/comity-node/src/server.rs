@@ -41,9 +41,17 @@ impl Node {
         let catalogue = node_dir.catalogue()?;
         let store = node_dir.store()?;
         let token = node_dir.api_token()?;
+        let safeguards =
+            crate::safeguards::Safeguards::embedded(&catalogue).map_err(|message| {
+                NodeDirError::Catalogue {
+                    path: "(safeguard rules and profiles)".into(),
+                    message,
+                }
+            })?;
         let mut service = NodeService::new(
             node_dir.identity.clone(),
             catalogue,
+            safeguards,
             Arc::new(store.clone()),
             clock,
         );

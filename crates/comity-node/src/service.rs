@@ -18,6 +18,9 @@ use time::OffsetDateTime;
 use crate::config::NodeIdentity;
 use crate::eventlog::leaf::{self, Leaf, Side};
 use crate::eventlog::{LogReader, NodeLog};
+use crate::safeguards::{
+    self as node_safeguards, AssessmentView, FindingView, FindingsView, Safeguards,
+};
 use crate::statistics::{self, EevArt28Return, Period, StatisticsView};
 use crate::wire::{
     self, CaseInput, CaseView, ClockView, EventView, MechanismList, MechanismView, NewRequestInput,
@@ -86,6 +89,9 @@ pub enum ServiceError {
     /// Somebody else changed the record, or the record exists already.
     #[error("{0}")]
     Conflict(String),
+    /// The safeguards engine found something that blocks this step; nothing was written.
+    #[error("{} finding(s) block this step", .0.len())]
+    Blocked(Vec<FindingView>),
     /// The store failed or holds something it should not.
     #[error("{0}")]
     Internal(String),
@@ -133,6 +139,7 @@ pub struct NodeService {
     clock: Arc<dyn Clock>,
     log: Option<NodeLog>,
     log_reader: Option<LogReader>,
+    safeguards: Arc<Safeguards>,
 }
 
 impl std::fmt::Debug for NodeService {
@@ -146,6 +153,7 @@ impl NodeService {
     pub fn new(
         identity: NodeIdentity,
         catalogue: Catalogue,
+        safeguards: Safeguards,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -154,6 +162,7 @@ impl NodeService {
             catalogue: Arc::new(catalogue),
             store,
             clock,
+            safeguards: Arc::new(safeguards),
             log: None,
             log_reader: None,
         }
@@ -273,6 +282,11 @@ impl NodeService {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The safeguard rules and profiles in force.
+    pub fn safeguards(&self) -> &Safeguards {
+        &self.safeguards
     }
 
     /// The catalogue in force.
@@ -546,6 +560,11 @@ impl NodeService {
             }
         }
         let grounds = self.check_grounds(action, &input.grounds, mechanism)?;
+        let done: Vec<Action> = events
+            .iter()
+            .filter_map(|e| e.action.parse().ok())
+            .collect();
+        self.check_safeguards(action, &input, &doc, mechanism, &done)?;
         let now = self.clock.now().max(record.updated_at);
         let mut entered: Vec<(State, OffsetDateTime)> = events
             .iter()
@@ -775,6 +794,145 @@ impl NodeService {
             Ok(grounds.to_vec())
         } else {
             Err(ServiceError::Invalid(problems))
+        }
+    }
+
+    /// Runs the safeguards engine on a step: the send gate on `send`, the decision check on decisions.
+    fn check_safeguards(
+        &self,
+        action: Action,
+        input: &TransitionInput,
+        doc: &comity_core::request::RequestDocument,
+        mechanism: &Mechanism,
+        done: &[Action],
+    ) -> Result<(), ServiceError> {
+        use comity_core::safeguards::{self, ChecklistAnswer, Decision, Finding, Severity};
+        let issuer = match &input.issuer {
+            Some(i) => Some(
+                i.parse()
+                    .map_err(|e: lifecycle::UnknownName| invalid("/issuer", e.to_string()))?,
+            ),
+            None => None,
+        };
+        let mut findings: Vec<Finding> = Vec::new();
+        if action == Action::Send {
+            let sending = node_safeguards::sending(self.identity.kind, &mechanism.id, issuer, done);
+            findings =
+                self.safeguards
+                    .outgoing(doc, &self.catalogue, self.identity.state, &sending);
+            if let Some(from) = self.safeguards.profile(self.identity.state)
+                && let Some(citations) =
+                    safeguards::authorisation_required(mechanism, doc, from, &self.safeguards.rules)
+                && !done.contains(&Action::Authorise)
+            {
+                findings.push(Finding {
+                    severity: Severity::Block,
+                    code: "authorisation.required",
+                    message: format!(
+                        "{} needs a judicial authorisation before it leaves; use `submit-for-authorisation`, then a judge uses `authorise`",
+                        mechanism.id
+                    ),
+                    citations,
+                });
+            }
+        }
+        let decision = matches!(
+            action,
+            Action::Execute
+                | Action::ExecutePartially
+                | Action::Postpone
+                | Action::Refuse
+                | Action::Preserve
+                | Action::Accept
+                | Action::Decline
+        );
+        if decision
+            && let Some(assessment) = self.safeguards.incoming(
+                doc,
+                &self.catalogue,
+                self.identity.state,
+                doc.requested_state,
+            )
+        {
+            let decision = Decision {
+                action,
+                grounds: input.grounds.clone(),
+                reasons: input.reason.clone().unwrap_or_default(),
+                consulted_before: done.contains(&Action::Consult),
+                checklist_answers: input
+                    .checklist
+                    .iter()
+                    .map(|a| ChecklistAnswer {
+                        id: a.id.clone(),
+                        concern: a.concern,
+                        note: a.note.clone(),
+                    })
+                    .collect(),
+                conditions: None,
+            };
+            findings.extend(safeguards::check_decision(
+                &decision,
+                &assessment,
+                &self.safeguards.rules,
+            ));
+        }
+        if safeguards::blocks(&findings) {
+            return Err(ServiceError::Blocked(
+                findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Block)
+                    .map(FindingView::from)
+                    .collect(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The safeguard findings on a request: outgoing findings, and the requested side's assessment.
+    pub async fn findings(&self, id: &str) -> Result<FindingsView, ServiceError> {
+        let (record, events, mechanism) = self.load(id).await?;
+        let doc = self.document(&record)?;
+        let done: Vec<Action> = events
+            .iter()
+            .filter_map(|e| e.action.parse().ok())
+            .collect();
+        Ok(self.findings_of(&record.id, &doc, mechanism, &done))
+    }
+
+    /// The safeguard findings on a document that is not stored (a draft being written).
+    pub fn check_document(&self, input: &RequestInput) -> Result<FindingsView, ServiceError> {
+        let doc = input
+            .into_document(&self.identity.authority, &self.catalogue)
+            .map_err(ServiceError::Invalid)?;
+        let mechanism = self
+            .catalogue
+            .mechanism(&doc.mechanism)
+            .ok_or_else(|| invalid("/mechanism", "not a mechanism of the catalogue"))?;
+        Ok(self.findings_of("", &doc, mechanism, &[]))
+    }
+
+    fn findings_of(
+        &self,
+        id: &str,
+        doc: &comity_core::request::RequestDocument,
+        mechanism: &Mechanism,
+        done: &[Action],
+    ) -> FindingsView {
+        let sending = node_safeguards::sending(self.identity.kind, &mechanism.id, None, done);
+        let outgoing =
+            self.safeguards
+                .outgoing(doc, &self.catalogue, self.identity.state, &sending);
+        let incoming = self.safeguards.incoming(
+            doc,
+            &self.catalogue,
+            self.identity.state,
+            doc.requested_state,
+        );
+        FindingsView {
+            request_id: id.to_owned(),
+            blocks_sending: comity_core::safeguards::blocks(&outgoing),
+            outgoing: outgoing.iter().map(FindingView::from).collect(),
+            incoming: incoming.as_ref().map(AssessmentView::from),
         }
     }
 

@@ -624,7 +624,7 @@ fn identifier_to_input(id: &Identifier) -> IdentifierInput {
 // Outgoing views.
 
 /// A citation.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CitationView {
     /// Instrument code.
     pub instrument: String,
@@ -869,6 +869,12 @@ pub struct TransitionInput {
     /// The request version the caller saw; if given and stale, the step is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_version: Option<u64>,
+    /// With `send`: the role of the issuer (`judge`, `court`, `prosecutor`, `investigating-authority`, `other`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// With a decision: answers to the requested side's checklist (see the request's findings).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checklist: Vec<crate::safeguards::ChecklistAnswerInput>,
 }
 
 /// A recorded event.

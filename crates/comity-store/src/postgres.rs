@@ -31,7 +31,13 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const MIGRATION_LOCK: i64 = 0x636f_6d69_7479;
 
 /// Migrations, in order, matching the SQLite ones by number and name.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../migrations/postgres/0002_list_indexes.sql"),
+    ),
+];
 
 /// The PostgreSQL store.
 #[derive(Clone)]

@@ -194,6 +194,19 @@ async fn assert_same(a: &dyn Store, b: &dyn Store) {
             urgency: Some("urgent".into()),
             ..Default::default()
         },
+        RequestFilter {
+            order: RequestOrder::Due,
+            urgency: Some("urgent".into()),
+            limit: 1000,
+            ..Default::default()
+        },
+        RequestFilter {
+            order: RequestOrder::Due,
+            case_id: Some("case-2".into()),
+            mechanism: Some("e-evidence".into()),
+            limit: 1000,
+            ..Default::default()
+        },
     ] {
         assert_eq!(
             a.requests(&filter).await.unwrap(),

@@ -452,9 +452,9 @@ fn log_prove_check_proof_and_verify_catch_a_tampered_tile() {
         .spawn()
         .unwrap();
     let mut first = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    // Keep the pipe open while the node runs: it prints more lines.
+    let mut server_out = std::io::BufReader::new(server.stdout.take().unwrap());
+    server_out.read_line(&mut first).unwrap();
     let url = first
         .split("http://")
         .nth(1)
@@ -507,9 +507,52 @@ fn log_prove_check_proof_and_verify_catch_a_tampered_tile() {
     let (_, err) = text(&out);
     server.kill().unwrap();
     let _ = server.wait();
+    drop(server_out);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         err.contains("inconsistent log") || err.contains("not a comity leaf"),
         "{err}"
     );
+}
+
+#[test]
+fn rules_check_shows_findings_and_fails_when_sending_would_be_refused() {
+    let good = data("preservation.json");
+    let out = comity(&[
+        "rules",
+        "check",
+        good.to_str().unwrap(),
+        "--to",
+        "BR",
+        "--from",
+        "FR",
+        "--from-kind",
+        "contact-point",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("may be sent"), "{stdout}");
+
+    let out = comity(&[
+        "rules",
+        "check",
+        good.to_str().unwrap(),
+        "--to",
+        "VN",
+        "--from",
+        "FR",
+        "--from-kind",
+        "contact-point",
+    ]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout.contains("block language.not-accepted"), "{stdout}");
+    assert!(stdout.contains("block instrument.not-party"), "{stdout}");
+    assert!(
+        stdout.contains("blocked: sending would be refused"),
+        "{stdout}"
+    );
+
+    let out = comity(&["rules", "check", good.to_str().unwrap(), "--to", "BR"]);
+    assert!(text(&out).1.contains("--from CC"), "{:?}", text(&out));
 }

@@ -155,49 +155,90 @@ fn mla() -> Value {
                           "identifiers": [{"type": "account", "service": "Example Hosting", "account": "cust-4411"}]}],
         "relation_to_offence": "The database holds the ransom notes and payment addresses.",
         "assistance_sought": "Search and seizure of the stored data, produced as sealed evidence.",
+        "necessity": "Only the hosting company holds the database; the ransom notes name the payment addresses.",
         "purpose": "Prosecution of the intrusion and extortion.",
         "urgency": "normal",
         "language": "en"
     })
 }
 
-pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let temp;
-    let dir = match &args.keep {
-        Some(d) => d.clone(),
-        None => {
-            temp = tempfile::tempdir().context("cannot create a temporary directory")?;
-            temp.path().join("fr-247")
-        }
-    };
+/// A demo node serving on loopback.
+struct DemoNode {
+    base: String,
+    token: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start_node(
+    dir: &std::path::Path,
+    id: &str,
+    kind: AuthorityKind,
+    name: &str,
+    listen: &str,
+) -> anyhow::Result<DemoNode> {
     let params = InitParams {
-        authority: AuthorityId::parse("fr-247")?,
+        authority: AuthorityId::parse(id)?,
         state: IsoCountry::parse("FR")?,
-        kind: AuthorityKind::ContactPoint,
-        name: "French 24/7 point of contact (demo)".into(),
+        kind,
+        name: name.into(),
     };
     let started = Instant::now();
-    config::init(&dir, &params, time::OffsetDateTime::now_utc()).await?;
-    println!(
-        "comity demo: node `fr-247` (FR contact point) created in {} ({:.0} ms)",
-        dir.display(),
-        started.elapsed().as_secs_f64() * 1000.0
-    );
-    let node = Node::open(&dir)?;
+    config::init(dir, &params, time::OffsetDateTime::now_utc()).await?;
+    let node = Node::open(dir)?;
     let token = node.token.clone();
     let listener = node
-        .bind(&args.listen)
+        .bind(listen)
         .await
-        .with_context(|| format!("cannot listen on `{}`", args.listen))?;
+        .with_context(|| format!("cannot listen on `{listen}`"))?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(node.serve(listener, async {
         let _ = stopped.await;
     }));
     println!(
-        "  API at {base} (token in {})\n",
+        "  node `{id}` (FR {kind}) at {base}, created in {:.0} ms; token in {}",
+        started.elapsed().as_secs_f64() * 1000.0,
         dir.join(config::API_TOKEN_FILE).display()
     );
+    Ok(DemoNode {
+        base,
+        token,
+        stop,
+        server,
+    })
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let temp;
+    let root = match &args.keep {
+        Some(d) => d.clone(),
+        None => {
+            temp = tempfile::tempdir().context("cannot create a temporary directory")?;
+            temp.path().to_owned()
+        }
+    };
+    let started = Instant::now();
+    println!("comity demo: two French authorities on loopback");
+    let contact = start_node(
+        &root.join("fr-247"),
+        "fr-247",
+        AuthorityKind::ContactPoint,
+        "French 24/7 point of contact (demo)",
+        &args.listen,
+    )
+    .await?;
+    let central = start_node(
+        &root.join("fr-central"),
+        "fr-central",
+        AuthorityKind::CentralAuthority,
+        "French central authority (demo)",
+        &args.listen,
+    )
+    .await?;
+    println!();
+    let base = contact.base.clone();
+    let token = contact.token.clone();
 
     let mut walk = Walk {
         http: reqwest::Client::new(),
@@ -343,7 +384,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         closed["state"] == "closed" && closed["events"].as_array().map_or(0, Vec::len) == 5,
     );
 
-    println!("\nThe MLA request for the stored data");
+    println!("\nThe MLA request for the stored data, from the central authority");
+    walk.base = central.base.clone();
+    walk.token = central.token.clone();
+    let case = walk
+        .call(
+            "open the case at the central authority",
+            M::POST,
+            "/api/v1/cases",
+            Some(json!({"reference": "FR-2026-0042", "title": "Ransomware against a regional hospital"})),
+            Expect::Status(201),
+        )
+        .await;
+    let case_id = case["id"].as_str().unwrap_or_default().to_owned();
     let mla = walk
         .call(
             "draft the MLA request",
@@ -405,10 +458,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     )
     .await;
     walk.call(
-        "Brazil executes the request",
+        "Brazil executes the request, answering the non-discrimination question",
         M::POST,
         &path,
-        Some(json!({"action": "execute"})),
+        Some(json!({"action": "execute", "checklist": [{"id": "non-discrimination", "concern": false, "note": "ordinary criminal case"}]})),
         Expect::Status(200),
     )
     .await;
@@ -435,11 +488,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
 
     if !args.once && failed == 0 {
-        println!("\nThe node keeps running at {base} with the demo data; press Ctrl-C to stop.");
+        println!(
+            "\nThe nodes keep running at {} and {} with the demo data; press Ctrl-C to stop.",
+            contact.base, central.base
+        );
         shutdown_signal().await;
     }
-    let _ = stop.send(());
-    server.await.context("the demo server failed")??;
+    for node in [contact, central] {
+        let _ = node.stop.send(());
+        node.server.await.context("a demo server failed")??;
+    }
     if failed == 0 {
         Ok(ExitCode::SUCCESS)
     } else {
