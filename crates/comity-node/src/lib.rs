@@ -4,9 +4,11 @@
 
 pub mod api;
 pub mod config;
+pub mod eventlog;
 pub mod federation;
 pub mod problem;
 pub mod safeguards;
 pub mod server;
 pub mod service;
+pub mod statistics;
 pub mod wire;

@@ -2,6 +2,8 @@
 
 pub mod demo;
 pub mod init;
+pub mod log;
 pub mod request;
 pub mod rules;
 pub mod serve;
+pub mod stats;
