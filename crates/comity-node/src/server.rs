@@ -27,6 +27,7 @@ pub struct Node {
     witness: Option<Arc<NodeWitness>>,
     witnesses: Vec<WitnessTarget>,
     http: reqwest::Client,
+    deliver_in_background: bool,
 }
 
 impl Node {
@@ -125,6 +126,7 @@ impl Node {
             witness,
             witnesses,
             http,
+            deliver_in_background: true,
         })
     }
 
@@ -182,6 +184,12 @@ impl Node {
         }))
     }
 
+    /// Leaves delivery of the outbox to explicit calls of `NodeService::deliver_due` (for tests that drive time).
+    pub fn without_background_delivery(mut self) -> Self {
+        self.deliver_in_background = false;
+        self
+    }
+
     /// The router of this node.
     pub fn router(&self) -> axum::Router {
         router(AppState {
@@ -207,14 +215,18 @@ impl Node {
         }
         let background = self.spawn_log_tasks();
         let app = self.router();
-        let deliverer = tokio::spawn(deliver_forever(self.service.clone()));
+        let deliverer = self
+            .deliver_in_background
+            .then(|| tokio::spawn(deliver_forever(self.service.clone())));
         let served = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        deliverer.abort();
+        if let Some(task) = deliverer {
+            task.abort();
+        }
         if let Some(task) = background {
             task.abort();
         }
