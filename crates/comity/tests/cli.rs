@@ -556,3 +556,118 @@ fn rules_check_shows_findings_and_fails_when_sending_would_be_refused() {
     let out = comity(&["rules", "check", good.to_str().unwrap(), "--to", "BR"]);
     assert!(text(&out).1.contains("--from CC"), "{:?}", text(&out));
 }
+
+#[test]
+fn the_directory_is_drafted_signed_verified_and_loaded_and_forgeries_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = tmp.path().join("node");
+    init(&node);
+    let p = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
+    let out = comity(&["directory", "operator-key", "--out", &p("operator.key")]);
+    let (stdout, _) = text(&out);
+    let operator = stdout
+        .lines()
+        .find_map(|l| l.split(": ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(operator.starts_with("ed25519:"), "{stdout}");
+    let ok = |args: &[&str]| {
+        let out = comity(args);
+        assert!(out.status.success(), "{args:?}: {:?}", text(&out));
+        text(&out).0
+    };
+    ok(&[
+        "directory",
+        "add",
+        "--draft",
+        &p("draft.json"),
+        "--node",
+        node.to_str().unwrap(),
+        "--endpoint",
+        "http://127.0.0.1:7410",
+    ]);
+    ok(&[
+        "directory",
+        "publish",
+        "--draft",
+        &p("draft.json"),
+        "--operator-key",
+        &p("operator.key"),
+        "--out",
+        &p("v1.json"),
+    ]);
+    let verified = ok(&[
+        "directory",
+        "verify",
+        &p("v1.json"),
+        "--operator",
+        &operator,
+    ]);
+    assert!(verified.contains("version 1"), "{verified}");
+    let loaded = ok(&[
+        "directory",
+        "load",
+        "--dir",
+        node.to_str().unwrap(),
+        "--pin",
+        &operator,
+        &p("v1.json"),
+    ]);
+    assert!(loaded.contains("version 1"), "{loaded}");
+
+    // The same version again, and a directory signed by someone else, are refused; version 1 stays in force.
+    let out = comity(&[
+        "directory",
+        "load",
+        "--dir",
+        node.to_str().unwrap(),
+        &p("v1.json"),
+    ]);
+    assert!(text(&out).1.contains("not newer"), "{:?}", text(&out));
+    ok(&["directory", "operator-key", "--out", &p("thief.key")]);
+    ok(&[
+        "directory",
+        "revoke",
+        "--draft",
+        &p("draft.json"),
+        "--authority",
+        "fr-247",
+        "--reason",
+        "key stolen",
+    ]);
+    ok(&[
+        "directory",
+        "publish",
+        "--draft",
+        &p("draft.json"),
+        "--operator-key",
+        &p("thief.key"),
+        "--out",
+        &p("v2.json"),
+    ]);
+    let out = comity(&[
+        "directory",
+        "load",
+        "--dir",
+        node.to_str().unwrap(),
+        &p("v2.json"),
+    ]);
+    assert!(
+        text(&out)
+            .1
+            .contains("not signed by the pinned operator key"),
+        "{:?}",
+        text(&out)
+    );
+    let out = comity(&[
+        "directory",
+        "verify",
+        &p("v2.json"),
+        "--operator",
+        &operator,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let shown = ok(&["directory", "show", &p("v2.json")]);
+    assert!(shown.contains("REVOKED"), "{shown}");
+}

@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod demo;
+pub mod directory;
 pub mod init;
 pub mod log;
 pub mod request;
