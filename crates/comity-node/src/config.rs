@@ -8,6 +8,8 @@
 //! - `node.db`: the SQLite database
 //! - `log.key`, `log.salt`, `witness.key` (0600) and `log/`: the transparency log of the node's events
 //!   ([`crate::eventlog`])
+//! - `tls.crt` and `tls.key` (0600): the node's self-signed TLS certificate, pinned by its SHA-256 in the directory
+//!   ([`crate::tls`])
 
 use std::path::{Path, PathBuf};
 
@@ -57,6 +59,8 @@ pub enum NodeDirError {
     Store(#[from] comity_store::StoreError),
     #[error(transparent)]
     Log(#[from] crate::eventlog::EventLogError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> NodeDirError + '_ {
@@ -84,6 +88,9 @@ pub struct NodeConfig {
     pub age_recipient: String,
     /// When the node was created.
     pub created_at: String,
+    /// Hex SHA-256 of the node's TLS certificate (DER), as the directory of authorities pins it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert_sha256: Option<String>,
     /// Default listen address of `comity serve`.
     #[serde(default = "default_listen")]
     pub listen: String,
@@ -242,6 +249,7 @@ async fn write_node(
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token);
     keys::write_secret_file(&dir.join(API_TOKEN_FILE), format!("{token}\n").as_bytes())?;
     let log_keys = crate::eventlog::ensure_keys(dir, &params.authority)?;
+    let tls_cert_sha256 = crate::tls::generate(dir)?;
     let config = NodeConfig {
         authority: params.authority.to_string(),
         state: params.state.to_string(),
@@ -250,6 +258,7 @@ async fn write_node(
         signing_public_key: signing.public_key().to_string(),
         age_recipient,
         created_at,
+        tls_cert_sha256: Some(tls_cert_sha256),
         listen: default_listen(),
         catalogue: None,
         directory_operator_key: None,
@@ -309,6 +318,43 @@ pub fn open(dir: &Path) -> Result<NodeDir, NodeDirError> {
         config.log_origin = Some(origin);
         config.log_public_key = Some(public);
         config.witness_public_key = Some(witness);
+    }
+    let tls_fingerprint = if dir.join(crate::tls::TLS_CERT_FILE).exists() {
+        crate::tls::fingerprint(crate::tls::read_cert(dir)?.as_ref())
+    } else if dir.join(crate::tls::TLS_KEY_FILE).exists() {
+        return Err(bad(format!(
+            "`{}` exists without `{}`; restore the certificate or remove the key to have a new pair made",
+            crate::tls::TLS_KEY_FILE,
+            crate::tls::TLS_CERT_FILE
+        )));
+    } else {
+        // A node made before TLS: create its certificate now.
+        crate::tls::generate(dir)?
+    };
+    match &config.tls_cert_sha256 {
+        Some(pinned) if pinned.trim().eq_ignore_ascii_case(&tls_fingerprint) => {}
+        Some(pinned) => {
+            return Err(bad(format!(
+                "tls_cert_sha256 {pinned} does not match `{}` ({tls_fingerprint}); put the right certificate back or correct the config",
+                crate::tls::TLS_CERT_FILE
+            )));
+        }
+        None => {
+            let text = std::fs::read_to_string(&config_path).map_err(io(&config_path))?;
+            let split = text
+                .lines()
+                .take_while(|l| l.trim_start().starts_with('#'))
+                .map(|l| l.len() + 1)
+                .sum::<usize>()
+                .min(text.len());
+            let updated = format!(
+                "{}tls_cert_sha256 = \"{tls_fingerprint}\"\n{}",
+                &text[..split],
+                &text[split..]
+            );
+            crate::eventlog::write_atomic(&config_path, updated.as_bytes())?;
+            config.tls_cert_sha256 = Some(tls_fingerprint);
+        }
     }
     let identity = NodeIdentity {
         authority: AuthorityId::parse(&config.authority).map_err(|e| bad(e.to_string()))?,

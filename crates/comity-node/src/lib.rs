@@ -11,4 +11,5 @@ pub mod safeguards;
 pub mod server;
 pub mod service;
 pub mod statistics;
+pub mod tls;
 pub mod wire;

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use axum::serve::{Listener, ListenerExt};
 use tokio::net::TcpListener;
 
 use crate::api::{AppState, router};
@@ -23,6 +24,9 @@ pub struct Node {
     pub token: String,
     /// Default listen address from the config.
     pub listen: String,
+    /// The certificate fingerprint peers pin (`tls_cert_sha256`).
+    pub tls_cert_sha256: String,
+    tls: Arc<rustls::ServerConfig>,
     store: comity_store::sqlite::SqliteStore,
     witness: Option<Arc<NodeWitness>>,
     witnesses: Vec<WitnessTarget>,
@@ -39,6 +43,7 @@ impl Node {
     /// Opens the node in `dir` with a given clock.
     pub fn open_with_clock(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, NodeDirError> {
         let node_dir = config::open(dir)?;
+        let tls = crate::tls::server_config(dir)?;
         let catalogue = node_dir.catalogue()?;
         let store = node_dir.store()?;
         let token = node_dir.api_token()?;
@@ -122,6 +127,8 @@ impl Node {
             service,
             token,
             listen: node_dir.config.listen.clone(),
+            tls_cert_sha256: node_dir.config.tls_cert_sha256.clone().unwrap_or_default(),
+            tls,
             store,
             witness,
             witnesses,
@@ -204,12 +211,35 @@ impl Node {
         TcpListener::bind(addr).await
     }
 
-    /// Serves until `shutdown` completes, then lets the store finish its queued writes.
+    /// Serves HTTPS with the node's certificate until `shutdown` completes, then lets the store finish its queued
+    /// writes.
+    pub async fn serve_tls(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let listener = TlsListener::new(listener, self.tls.clone())?;
+        self.run(listener, shutdown).await
+    }
+
+    /// Serves plain HTTP until `shutdown` completes; refused unless `listener` is bound to a loopback address.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        crate::tls::check_plain_http_listener(listener.local_addr()?)?;
+        self.run(listener, shutdown).await
+    }
+
+    async fn run<L>(
+        self,
+        listener: L,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()>
+    where
+        L: Listener<Addr = SocketAddr>,
+    {
         if let Err(e) = self.catch_up_log().await {
             tracing::warn!(error = %e, "event log catch-up failed");
         }
@@ -219,7 +249,7 @@ impl Node {
             .deliver_in_background
             .then(|| tokio::spawn(deliver_forever(self.service.clone())));
         let served = axum::serve(
-            listener,
+            listener.tap_io(|_: &mut L::Io| {}),
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
@@ -232,6 +262,74 @@ impl Node {
         }
         self.store.close();
         served
+    }
+}
+
+/// How long a client may take to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A TCP listener whose connections come out TLS-terminated. Handshakes run in their own tasks, so a slow or hostile
+/// client never holds up the others.
+struct TlsListener {
+    local: SocketAddr,
+    ready: tokio::sync::mpsc::Receiver<(
+        tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+        SocketAddr,
+    )>,
+    acceptor: tokio::task::JoinHandle<()>,
+}
+
+impl TlsListener {
+    fn new(tcp: TcpListener, config: Arc<rustls::ServerConfig>) -> std::io::Result<Self> {
+        let local = tcp.local_addr()?;
+        let (tx, ready) = tokio::sync::mpsc::channel(64);
+        let tls = tokio_rustls::TlsAcceptor::from(config);
+        let acceptor = tokio::spawn(async move {
+            let mut tcp = tcp;
+            loop {
+                let (stream, peer) = Listener::accept(&mut tcp).await;
+                let _ = stream.set_nodelay(true);
+                let tls = tls.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            let _ = tx.send((stream, peer)).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                });
+            }
+        });
+        Ok(Self {
+            local,
+            ready,
+            acceptor,
+        })
+    }
+}
+
+impl Drop for TlsListener {
+    fn drop(&mut self) {
+        self.acceptor.abort();
+    }
+}
+
+impl Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(conn) => conn,
+            // The acceptor only stops when the listener is dropped; wait for shutdown.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local)
     }
 }
 

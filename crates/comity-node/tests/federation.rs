@@ -35,10 +35,20 @@ struct Federation {
     operator: NodeSigningKey,
     peers: Vec<Peer>,
     version: u64,
+    tls: bool,
 }
 
 impl Federation {
     async fn new(specs: &[(&'static str, &str, AuthorityKind)]) -> Self {
+        Self::with_transport(specs, false).await
+    }
+
+    /// Nodes serving HTTPS, each pinned in the directory by its certificate's fingerprint.
+    async fn new_tls(specs: &[(&'static str, &str, AuthorityKind)]) -> Self {
+        Self::with_transport(specs, true).await
+    }
+
+    async fn with_transport(specs: &[(&'static str, &str, AuthorityKind)], tls: bool) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(T0));
         let operator = NodeSigningKey::from_seed([42; 32]);
@@ -67,7 +77,7 @@ impl Federation {
                 dir,
                 node: Some(node),
                 service,
-                endpoint: format!("http://127.0.0.1:{port}"),
+                endpoint: format!("{}://127.0.0.1:{port}", if tls { "https" } else { "http" }),
                 port,
                 stop: None,
             });
@@ -78,6 +88,7 @@ impl Federation {
             operator,
             peers,
             version: 0,
+            tls,
         };
         f.publish(|_| {});
         f
@@ -106,7 +117,11 @@ impl Federation {
                     endpoint: p.endpoint.clone(),
                     signing_key: dir.identity.signing_public_key.clone(),
                     age_recipient: dir.identity.age_recipient.clone(),
-                    tls_cert_sha256: None,
+                    tls_cert_sha256: if self.tls {
+                        dir.config.tls_cert_sha256.clone()
+                    } else {
+                        None
+                    },
                     declarations: String::new(),
                     valid_from: "2026-01-01T00:00:00Z".into(),
                     valid_until: "2027-12-31T00:00:00Z".into(),
@@ -135,9 +150,14 @@ impl Federation {
             .await
             .unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(node.serve(listener, async {
+        let stopped = async {
             let _ = stopped.await;
-        }));
+        };
+        if self.tls {
+            tokio::spawn(node.serve_tls(listener, stopped));
+        } else {
+            tokio::spawn(node.serve(listener, stopped));
+        }
         p.stop = Some(stop);
     }
 
@@ -597,4 +617,157 @@ async fn the_directory_never_goes_back_and_only_the_operator_can_sign_it() {
         reopened.service.federation().directory().unwrap().version,
         2
     );
+}
+
+#[tokio::test]
+async fn two_nodes_exchange_a_request_over_pinned_tls() {
+    let mut f = Federation::new_tls(&pair()).await;
+    assert!(f.peer("br-247").endpoint.starts_with("https://"));
+    f.start("br-247").await;
+    f.start("fr-247").await;
+    let id = f.draft("fr-247", preservation()).await;
+    f.step("fr-247", &id, "send").await;
+    f.deliver("fr-247").await;
+    let mine = f.peer("fr-247").service.request(&id).await.unwrap();
+    assert_eq!(mine.state, "received", "{mine:?}");
+    assert_eq!(mine.exchange.as_ref().unwrap().sent[0].status, "delivered");
+    let theirs = f.requests("br-247").await;
+    assert_eq!(theirs.len(), 1);
+    f.step("br-247", &theirs[0].id, "preserve").await;
+    f.deliver("br-247").await;
+    let mine = f.peer("fr-247").service.request(&id).await.unwrap();
+    assert_eq!(mine.state, "active", "the answer came back over TLS too");
+}
+
+#[tokio::test]
+async fn a_certificate_that_is_not_the_pinned_one_is_refused_and_delivery_retried() {
+    let mut f = Federation::new_tls(&pair()).await;
+    // The directory pins, for br-247, the fingerprint of fr-247's certificate: whoever answers at br-247's address
+    // presents a certificate that does not match.
+    let wrong = config::open(&f.peer("fr-247").dir)
+        .unwrap()
+        .config
+        .tls_cert_sha256
+        .unwrap();
+    f.publish(|e| {
+        if e.id == "br-247" {
+            e.tls_cert_sha256 = Some(wrong.clone());
+        }
+    });
+    f.start("br-247").await;
+    f.start("fr-247").await;
+    let id = f.draft("fr-247", preservation()).await;
+    f.step("fr-247", &id, "send").await;
+    f.deliver("fr-247").await;
+    f.clock.advance(time::Duration::seconds(61));
+    f.deliver("fr-247").await;
+    let view = f.peer("fr-247").service.request(&id).await.unwrap();
+    let sent = &view.exchange.as_ref().unwrap().sent[0];
+    assert_eq!(view.state, "sent");
+    assert_eq!((sent.status.as_str(), sent.attempts), ("pending", 2));
+    assert!(sent.receipt.is_none());
+    assert!(
+        f.requests("br-247").await.is_empty(),
+        "nothing crossed to a server that is not the pinned one"
+    );
+    let error = last_outbox_error(&f.peer("fr-247").dir);
+    assert!(error.contains("certificate"), "{error}");
+
+    // An HTTPS endpoint with no fingerprint at all is not contacted either: no fallback to the web PKI.
+    f.publish(|e| {
+        if e.id == "br-247" {
+            e.tls_cert_sha256 = None;
+        }
+    });
+    f.clock.advance(time::Duration::seconds(61));
+    f.deliver("fr-247").await;
+    assert!(last_outbox_error(&f.peer("fr-247").dir).contains("no tls_cert_sha256"));
+    assert!(f.requests("br-247").await.is_empty());
+
+    // The right pin in a newer directory: the retry goes through, once.
+    f.publish(|_| {});
+    f.clock.advance(time::Duration::seconds(61));
+    f.deliver("fr-247").await;
+    let view = f.peer("fr-247").service.request(&id).await.unwrap();
+    assert_eq!(view.state, "received");
+    assert_eq!(f.requests("br-247").await.len(), 1);
+}
+
+#[tokio::test]
+async fn plain_http_is_refused_off_loopback() {
+    let mut f = Federation::new(&pair()).await;
+    // A plain-HTTP endpoint that is not loopback is never contacted.
+    f.publish(|e| {
+        if e.id == "br-247" {
+            e.endpoint = "http://192.0.2.7:7410".into();
+        }
+    });
+    let id = f.draft("fr-247", preservation()).await;
+    f.step("fr-247", &id, "send").await;
+    f.deliver("fr-247").await;
+    assert!(last_outbox_error(&f.peer("fr-247").dir).contains("not loopback"));
+
+    // A node serves plain HTTP only on a loopback address.
+    let node = f.peers[1].node.take().unwrap();
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let err = node.serve(listener, async {}).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("--insecure-http"), "{err}");
+}
+
+/// The last delivery error recorded in a node's outbox.
+fn last_outbox_error(dir: &std::path::Path) -> String {
+    let db = rusqlite::Connection::open(dir.join(config::DATABASE_FILE)).unwrap();
+    db.query_row(
+        "SELECT last_error FROM outbox ORDER BY seq DESC LIMIT 1",
+        [],
+        |r| r.get::<_, Option<String>>(0),
+    )
+    .unwrap()
+    .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_older_node_without_a_certificate_gets_one_on_open_and_a_swapped_one_is_noticed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("old");
+    let params = InitParams {
+        authority: AuthorityId::parse("fr-247").unwrap(),
+        state: IsoCountry::parse("FR").unwrap(),
+        kind: AuthorityKind::ContactPoint,
+        name: "old".into(),
+    };
+    config::init(&dir, &params, T0).await.unwrap();
+    // As a node made before TLS: no certificate, no key, no fingerprint in the config.
+    std::fs::remove_file(dir.join(comity_node::tls::TLS_CERT_FILE)).unwrap();
+    std::fs::remove_file(dir.join(comity_node::tls::TLS_KEY_FILE)).unwrap();
+    let path = dir.join(config::CONFIG_FILE);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("tls_cert_sha256"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&path, text).unwrap();
+
+    let opened = config::open(&dir).unwrap();
+    let pinned = opened.config.tls_cert_sha256.clone().unwrap();
+    let cert = comity_node::tls::read_cert(&dir).unwrap();
+    assert_eq!(pinned, comity_node::tls::fingerprint(cert.as_ref()));
+    assert_eq!(
+        config::open(&dir).unwrap().config.tls_cert_sha256,
+        Some(pinned.clone()),
+        "recorded once, stable afterwards"
+    );
+
+    // Another certificate put in place of the pinned one is refused, not silently re-pinned.
+    let other = tempfile::tempdir().unwrap();
+    comity_node::tls::generate(other.path()).unwrap();
+    std::fs::copy(
+        other.path().join(comity_node::tls::TLS_CERT_FILE),
+        dir.join(comity_node::tls::TLS_CERT_FILE),
+    )
+    .unwrap();
+    let err = config::open(&dir).unwrap_err().to_string();
+    assert!(err.contains("does not match"), "{err}");
 }

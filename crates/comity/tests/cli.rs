@@ -72,11 +72,13 @@ fn init_creates_a_node_with_private_keys_and_refuses_to_run_twice() {
         "age.key",
         "api.token",
         "node.db",
+        "tls.crt",
+        "tls.key",
     ] {
         assert!(dir.join(f).exists(), "{f} missing");
     }
     #[cfg(unix)]
-    for f in ["signing.key", "age.key", "api.token"] {
+    for f in ["signing.key", "age.key", "api.token", "tls.key"] {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{f}");
@@ -86,6 +88,13 @@ fn init_creates_a_node_with_private_keys_and_refuses_to_run_twice() {
         config.contains("state = \"FR\"") && config.contains("kind = \"contact-point\""),
         "{config}"
     );
+    let pinned = comity_node::config::open(&dir)
+        .unwrap()
+        .config
+        .tls_cert_sha256
+        .unwrap();
+    let cert = comity_node::tls::read_cert(&dir).unwrap();
+    assert_eq!(pinned, comity_node::tls::fingerprint(cert.as_ref()));
 
     let before = snapshot(&dir);
     let out = comity(&[
@@ -447,7 +456,14 @@ fn log_prove_check_proof_and_verify_catch_a_tampered_tile() {
     );
 
     let mut server = Command::new(env!("CARGO_BIN_EXE_comity"))
-        .args(["serve", "--dir", d, "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--dir",
+            d,
+            "--listen",
+            "127.0.0.1:0",
+            "--insecure-http",
+        ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -585,8 +601,18 @@ fn the_directory_is_drafted_signed_verified_and_loaded_and_forgeries_are_refused
         "--node",
         node.to_str().unwrap(),
         "--endpoint",
-        "http://127.0.0.1:7410",
+        "https://127.0.0.1:7410",
     ]);
+    let draft = std::fs::read_to_string(p("draft.json")).unwrap();
+    let fingerprint = comity_node::config::open(&node)
+        .unwrap()
+        .config
+        .tls_cert_sha256
+        .unwrap();
+    assert!(
+        draft.contains(&format!("\"tls_cert_sha256\": \"{fingerprint}\"")),
+        "{draft}"
+    );
     ok(&[
         "directory",
         "publish",
@@ -670,4 +696,26 @@ fn the_directory_is_drafted_signed_verified_and_loaded_and_forgeries_are_refused
     assert_eq!(out.status.code(), Some(1));
     let shown = ok(&["directory", "show", &p("v2.json")]);
     assert!(shown.contains("REVOKED"), "{shown}");
+}
+
+#[test]
+fn insecure_http_is_refused_off_loopback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    init(&dir);
+    let out = comity(&[
+        "serve",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--listen",
+        "0.0.0.0:0",
+        "--insecure-http",
+    ]);
+    let (_, err) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("plain HTTP is served only on loopback")
+            && err.contains("listen on 127.0.0.1 or drop --insecure-http"),
+        "{err}"
+    );
 }

@@ -184,6 +184,9 @@ fn check_entry(e: &DirectoryEntry) -> Result<Authority, DirectoryError> {
             e.endpoint
         )));
     }
+    if let Some(fp) = &e.tls_cert_sha256 {
+        crate::tls::parse_fingerprint(fp).map_err(|err| bad(err.to_string()))?;
+    }
     if !e.age_recipient.starts_with("age1") {
         return Err(bad(format!(
             "`{}` is not an age recipient",

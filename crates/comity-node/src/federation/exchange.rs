@@ -645,9 +645,14 @@ impl NodeService {
             return Ok(());
         };
         let url = format!("{}/federation/v1/messages", to.endpoint);
-        let sent = self
-            .federation
-            .http()
+        let client = match self.federation.client_for(to) {
+            Ok(c) => c,
+            Err(e) => {
+                self.retry(&m, now, e).await?;
+                return Ok(());
+            }
+        };
+        let sent = client
             .post(&url)
             .header("content-type", "application/json")
             .body(m.envelope.clone())
@@ -656,7 +661,7 @@ impl NodeService {
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
-                self.retry(&m, now, format!("cannot reach {url}: {e}"))
+                self.retry(&m, now, format!("cannot reach {url}: {}", error_chain(&e)))
                     .await?;
                 return Ok(());
             }
@@ -849,4 +854,16 @@ pub fn payload_text(envelope: &str) -> Option<String> {
         .decode(env.payload)
         .ok()?;
     String::from_utf8(bytes).ok()
+}
+
+/// An error with its causes, so that a refused certificate says so rather than "error sending request".
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }

@@ -14,8 +14,9 @@ pub mod directory;
 pub mod exchange;
 pub mod message;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use comity_seal::dsse::Envelope;
 use comity_seal::keys::{NodeSigningKey, PublicKey};
@@ -37,7 +38,8 @@ pub struct Federation {
     operator: Option<PublicKey>,
     directory: RwLock<Option<Arc<Directory>>>,
     directory_file: Option<PathBuf>,
-    http: reqwest::Client,
+    loopback: reqwest::Client,
+    pinned: Mutex<HashMap<String, reqwest::Client>>,
     wake: tokio::sync::Notify,
 }
 
@@ -54,17 +56,14 @@ impl Federation {
         operator: Option<PublicKey>,
         directory_file: Option<PathBuf>,
     ) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .connect_timeout(std::time::Duration::from_secs(3))
-            .build()
-            .unwrap_or_default();
+        let loopback = crate::tls::loopback_client().unwrap_or_default();
         let federation = Self {
             key: Arc::new(key),
             operator,
             directory: RwLock::new(None),
             directory_file,
-            http,
+            loopback,
+            pinned: Mutex::new(HashMap::new()),
             wake: tokio::sync::Notify::new(),
         };
         federation.load_saved_directory();
@@ -143,8 +142,24 @@ impl Federation {
         let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
     }
 
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.http
+    /// The client that may reach `to`: HTTPS pinned to the certificate fingerprint its directory entry lists, or
+    /// plain HTTP if its endpoint is on loopback. Anything else is refused with the reason.
+    pub(crate) fn client_for(&self, to: &directory::Authority) -> Result<reqwest::Client, String> {
+        match crate::tls::route(&to.endpoint, to.entry.tls_cert_sha256.as_deref())? {
+            crate::tls::Route::Loopback => Ok(self.loopback.clone()),
+            crate::tls::Route::Pinned(fp) => {
+                let mut cache = self
+                    .pinned
+                    .lock()
+                    .map_err(|_| "the client cache is poisoned".to_owned())?;
+                if let Some(client) = cache.get(&fp) {
+                    return Ok(client.clone());
+                }
+                let client = crate::tls::pinned_client(&[&fp]).map_err(|e| e.to_string())?;
+                cache.insert(fp, client.clone());
+                Ok(client)
+            }
+        }
     }
 }
 

@@ -36,6 +36,7 @@ struct DemoNode {
     id: &'static str,
     base: String,
     token: String,
+    tls_cert_sha256: String,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -250,7 +251,7 @@ async fn federation(root: &Path, operator: &NodeSigningKey) -> anyhow::Result<Ve
             .bind("127.0.0.1:0")
             .await
             .context("cannot listen on loopback")?;
-        let endpoint = format!("http://{}", listener.local_addr()?);
+        let endpoint = format!("https://{}", listener.local_addr()?);
         entries.push(DirectoryEntry {
             id: spec.id.into(),
             state: spec.state.into(),
@@ -266,7 +267,7 @@ async fn federation(root: &Path, operator: &NodeSigningKey) -> anyhow::Result<Ve
             endpoint: endpoint.clone(),
             signing_key: node_dir.identity.signing_public_key.clone(),
             age_recipient: node_dir.identity.age_recipient.clone(),
-            tls_cert_sha256: None,
+            tls_cert_sha256: Some(node.tls_cert_sha256.clone()),
             declarations: format!("profile:{}", spec.state),
             valid_from: comity_node::wire::rfc3339(now - time::Duration::days(1)),
             valid_until: comity_node::wire::rfc3339(now + time::Duration::days(365)),
@@ -286,7 +287,8 @@ async fn federation(root: &Path, operator: &NodeSigningKey) -> anyhow::Result<Ve
         node.service.federation().install_directory(&directory)?;
         let token = node.token.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(node.serve(listener, async {
+        let tls_cert_sha256 = node.tls_cert_sha256.clone();
+        let server = tokio::spawn(node.serve_tls(listener, async {
             let _ = stopped.await;
         }));
         println!("  {:<11} {:<32} {endpoint}", spec.id, spec.name);
@@ -294,6 +296,7 @@ async fn federation(root: &Path, operator: &NodeSigningKey) -> anyhow::Result<Ve
             id: spec.id,
             base: endpoint,
             token,
+            tls_cert_sha256,
             stop,
             server,
         });
@@ -330,11 +333,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let operator = NodeSigningKey::generate();
     let nodes = federation(&root, &operator).await?;
     println!(
-        "  directory v1 signed by operator {}\n",
+        "  directory v1 signed by operator {}; every node serves HTTPS with the certificate it pins\n",
         operator.public_key()
     );
+    let pins = nodes
+        .iter()
+        .map(|n| n.tls_cert_sha256.as_str())
+        .collect::<Vec<_>>();
     let mut walk = Walk {
-        http: reqwest::Client::new(),
+        http: comity_node::tls::pinned_client(&pins)?,
         failures: Vec::new(),
         steps: 0,
     };

@@ -175,7 +175,7 @@ pub async fn run(command: DirectoryCommand) -> anyhow::Result<ExitCode> {
                 endpoint,
                 signing_key: node_dir.identity.signing_public_key.clone(),
                 age_recipient: node_dir.identity.age_recipient.clone(),
-                tls_cert_sha256: None,
+                tls_cert_sha256: node_dir.config.tls_cert_sha256.clone(),
                 declarations: format!("profile:{}", node_dir.identity.state),
                 valid_from: comity_node::wire::rfc3339(t),
                 valid_until: comity_node::wire::rfc3339(t + time::Duration::days(valid_days)),

@@ -55,6 +55,10 @@ pub async fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     );
     println!("  signing key   {}", node.identity.signing_public_key);
     println!("  age recipient {}", node.identity.age_recipient);
+    println!(
+        "  TLS cert      sha256 {}",
+        node.config.tls_cert_sha256.as_deref().unwrap_or_default()
+    );
     println!("next: comity serve --dir {}", args.dir.display());
     Ok(ExitCode::SUCCESS)
 }

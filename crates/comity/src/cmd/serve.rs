@@ -1,4 +1,5 @@
-//! `comity serve`: run a node's HTTP API until Ctrl-C or SIGTERM.
+//! `comity serve`: run a node's API over HTTPS (its pinned self-signed certificate) until Ctrl-C or SIGTERM; plain
+//! HTTP only on loopback and only with `--insecure-http`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,6 +17,9 @@ pub struct ServeArgs {
     /// Address to listen on (default: the config's `listen`, 127.0.0.1:7410).
     #[arg(long)]
     listen: Option<String>,
+    /// Serve plain HTTP instead of HTTPS; allowed only on a loopback address.
+    #[arg(long)]
+    insecure_http: bool,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -25,15 +29,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         format!("cannot listen on `{addr}`; choose another address with --listen")
     })?;
     let local = listener.local_addr()?;
+    if args.insecure_http {
+        comity_node::tls::check_plain_http_listener(local)
+            .map_err(|e| anyhow::anyhow!("--insecure-http refused: {e}"))?;
+    }
+    let scheme = if args.insecure_http { "http" } else { "https" };
     println!(
-        "comity node `{}` listening on http://{local}",
+        "comity node `{}` listening on {scheme}://{local}",
         node.service.node().authority
     );
+    if !args.insecure_http {
+        println!("  TLS certificate sha256 {}", node.tls_cert_sha256);
+    }
     println!(
         "  API token in {}",
         args.dir.join(comity_node::config::API_TOKEN_FILE).display()
     );
-    node.serve(listener, shutdown_signal()).await?;
+    if args.insecure_http {
+        node.serve(listener, shutdown_signal()).await?;
+    } else {
+        node.serve_tls(listener, shutdown_signal()).await?;
+    }
     println!("stopped");
     Ok(ExitCode::SUCCESS)
 }
