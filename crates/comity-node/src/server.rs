@@ -265,6 +265,22 @@ impl Node {
     }
 }
 
+/// Serves any router over the same TLS stack as a node (the benchmark's floor uses it) until `shutdown` completes.
+pub async fn serve_router_tls(
+    listener: TcpListener,
+    app: axum::Router,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = TlsListener::new(listener, tls)?;
+    axum::serve(
+        listener.tap_io(|_| {}),
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
 /// How long a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
