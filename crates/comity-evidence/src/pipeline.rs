@@ -120,7 +120,10 @@ impl Write for PipeWriter {
 
 impl PipeReader {
     /// Hands each chunk whole to `consume` until the writer finishes; stops at the first error.
-    pub fn for_each_chunk(&mut self, mut consume: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
+    pub fn for_each_chunk(
+        &mut self,
+        mut consume: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
         if self.position < self.current.len() {
             consume(&self.current[self.position..])?;
             self.position = self.current.len();
@@ -206,11 +209,12 @@ mod tests {
         let mut first = [0u8; 3];
         reader.read_exact(&mut first).unwrap();
         let mut rest = Vec::new();
-        reader.for_each_chunk(|c| {
-            rest.extend_from_slice(c);
-            Ok(())
-        })
-        .unwrap();
+        reader
+            .for_each_chunk(|c| {
+                rest.extend_from_slice(c);
+                Ok(())
+            })
+            .unwrap();
         producer.join().unwrap();
         assert_eq!(&first, b"012");
         assert_eq!(rest, b"3456789");

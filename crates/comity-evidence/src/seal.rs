@@ -340,13 +340,22 @@ pub fn seal(options: SealOptions<'_>, out: &Path) -> Result<SealReport> {
             let result = (|| {
                 ciphertext_reader.for_each_chunk(|chunk| sink.write_all(chunk))?;
                 let (buffered, digest, size) = sink.finish();
-                let file = buffered.into_inner().map_err(io::IntoInnerError::into_error)?;
+                let file = buffered
+                    .into_inner()
+                    .map_err(io::IntoInnerError::into_error)?;
                 file.sync_all()?;
                 Ok((digest, size))
             })();
             result.map_err(EvidenceError::write(out))
         });
-        let bag = write_bag(&options, &planned, writer, progress, &started_at, &bagging_date);
+        let bag = write_bag(
+            &options,
+            &planned,
+            writer,
+            progress,
+            &started_at,
+            &bagging_date,
+        );
         let encrypted = encrypting.join();
         let stored = storing.join().unwrap_or_else(|_| {
             Err(EvidenceError::Write {
@@ -361,7 +370,10 @@ pub fn seal(options: SealOptions<'_>, out: &Path) -> Result<SealReport> {
                 path: out.into(),
                 source: io::Error::other("encryption stopped unexpectedly"),
             }),
-            (Ok(_), Ok(Err(source))) => Err(EvidenceError::Write { path: out.into(), source }),
+            (Ok(_), Ok(Err(source))) => Err(EvidenceError::Write {
+                path: out.into(),
+                source,
+            }),
             (Ok(stored), Ok(Ok(()))) => Ok(stored),
         };
         (bag, ciphertext)

@@ -338,7 +338,10 @@ fn read_ciphertext(
     mut sink: PipeWriter,
 ) -> Result<Option<(Sha256Digest, u64)>> {
     let file = File::open(package).map_err(EvidenceError::read(package))?;
-    let mut source = HashingReader::new(ProgressReader { inner: file, progress });
+    let mut source = HashingReader::new(ProgressReader {
+        inner: file,
+        progress,
+    });
     match sink.copy_from(&mut source) {
         Ok(_) => {}
         Err(CopyError::Closed) => return Ok(None),
@@ -367,7 +370,9 @@ fn decrypt_stream(
         Err(CopyError::Closed) => Ok(false),
         // The age stream reports a chunk that does not authenticate, a truncated stream or trailing bytes as
         // invalid data; the ciphertext pipe cannot fail otherwise.
-        Err(CopyError::Read(_)) => Err(EvidenceError::Damaged { path: package.into() }),
+        Err(CopyError::Read(_)) => Err(EvidenceError::Damaged {
+            path: package.into(),
+        }),
     }
 }
 
@@ -399,9 +404,18 @@ fn unseal(
     let (plain_writer, plain_reader) = pipe(CHUNK_BYTES, DEPTH);
     let (read, decrypted, contents) = std::thread::scope(|scope| {
         let reading = scope.spawn(move || read_ciphertext(package, progress, raw_writer));
-        let decrypting = scope.spawn(move || decrypt_stream(package, identity, raw_reader, plain_writer));
-        let contents = read_archive(package, plain_reader, ciphertext_size, &options.limits, sink);
-        let stopped = || EvidenceError::Damaged { path: package.into() };
+        let decrypting =
+            scope.spawn(move || decrypt_stream(package, identity, raw_reader, plain_writer));
+        let contents = read_archive(
+            package,
+            plain_reader,
+            ciphertext_size,
+            &options.limits,
+            sink,
+        );
+        let stopped = || EvidenceError::Damaged {
+            path: package.into(),
+        };
         let decrypted = decrypting.join().unwrap_or_else(|_| Err(stopped()));
         let read = reading.join().unwrap_or_else(|_| Err(stopped()));
         (read, decrypted, contents)
@@ -409,7 +423,11 @@ fn unseal(
     // Failing to read explains failing to decrypt, which explains whatever the tar side saw.
     let contents = match (read, decrypted, contents) {
         (Err(e), _, _) | (Ok(_), Err(e), _) | (Ok(_), Ok(_), Err(e)) => return Err(e),
-        (Ok(None), _, _) | (_, Ok(false), _) => return Err(EvidenceError::Damaged { path: package.into() }),
+        (Ok(None), _, _) | (_, Ok(false), _) => {
+            return Err(EvidenceError::Damaged {
+                path: package.into(),
+            });
+        }
         (Ok(Some((digest, size))), Ok(true), Ok(contents)) => {
             check_ciphertext(package, &statement, &digest, size)?;
             contents

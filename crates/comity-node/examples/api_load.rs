@@ -2,7 +2,11 @@
 //! open-loop latency at a fixed rate, with `GET /healthz` on the same stack measured in the same run as the floor.
 //!
 //! Run with `bench/api/run.sh` (release build). Arguments: `[seconds per phase] [concurrency] [rate per second]`.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark aborts on any failure")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark aborts on any failure"
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,7 +55,13 @@ async fn closed_loop(
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, url, token, body, done) = (client.clone(), url.to_owned(), token.to_owned(), body.clone(), done.clone());
+        let (client, url, token, body, done) = (
+            client.clone(),
+            url.to_owned(),
+            token.to_owned(),
+            body.clone(),
+            done.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             while Instant::now() < deadline {
                 let req = match &body {
@@ -77,14 +87,26 @@ async fn closed_loop(
 }
 
 /// Sends at a fixed rate; latency counts from the scheduled start, so a stall is not hidden.
-async fn open_loop(client: &reqwest::Client, url: &str, token: &str, body: bytes::Bytes, rate: u64, seconds: u64) -> Vec<f64> {
+async fn open_loop(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: bytes::Bytes,
+    rate: u64,
+    seconds: u64,
+) -> Vec<f64> {
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..rate * seconds {
         let scheduled = start + interval * i as u32;
         tokio::time::sleep_until(scheduled.into()).await;
-        let (client, url, token, body) = (client.clone(), url.to_owned(), token.to_owned(), body.clone());
+        let (client, url, token, body) = (
+            client.clone(),
+            url.to_owned(),
+            token.to_owned(),
+            body.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let resp = client
                 .post(&url)
@@ -109,7 +131,10 @@ async fn open_loop(client: &reqwest::Client, url: &str, token: &str, body: bytes
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<u64> = std::env::args().skip(1).map(|a| a.parse().expect("numbers")).collect();
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("numbers"))
+        .collect();
     let seconds = args.first().copied().unwrap_or(10);
     let concurrency = args.get(1).copied().unwrap_or(64) as usize;
     let rate = args.get(2).copied().unwrap_or(200);
@@ -122,14 +147,19 @@ async fn main() {
         kind: AuthorityKind::ContactPoint,
         name: "bench".into(),
     };
-    config::init(&dir, &params, time::OffsetDateTime::now_utc()).await.unwrap();
+    config::init(&dir, &params, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
     let node = Node::open(&dir).unwrap();
     let token = node.token.clone();
     let listener = node.bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(node.serve(listener, std::future::pending()));
 
-    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
     let case: serde_json::Value = client
         .post(format!("{base}/api/v1/cases"))
         .bearer_auth(&token)
@@ -140,11 +170,28 @@ async fn main() {
         .json()
         .await
         .unwrap();
-    let body = bytes::Bytes::from(json!({"case_id": case["id"], "document": document()}).to_string());
+    let body =
+        bytes::Bytes::from(json!({"case_id": case["id"], "document": document()}).to_string());
     let url = format!("{base}/api/v1/requests");
 
-    let floor = closed_loop(&client, &format!("{base}/healthz"), &token, None, concurrency, seconds).await;
-    let creates = closed_loop(&client, &url, &token, Some(body.clone()), concurrency, seconds).await;
+    let floor = closed_loop(
+        &client,
+        &format!("{base}/healthz"),
+        &token,
+        None,
+        concurrency,
+        seconds,
+    )
+    .await;
+    let creates = closed_loop(
+        &client,
+        &url,
+        &token,
+        Some(body.clone()),
+        concurrency,
+        seconds,
+    )
+    .await;
     let latencies = open_loop(&client, &url, &token, body, rate, seconds).await;
 
     println!("healthz_per_s={floor:.0}");

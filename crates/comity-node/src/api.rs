@@ -31,6 +31,8 @@ pub struct AppState {
     pub service: NodeService,
     /// The API bearer token.
     pub token: Arc<str>,
+    /// How the web UI sets its cookies.
+    pub ui: crate::ui::UiOptions,
 }
 
 /// A JSON body read strictly: `application/json`, UTF-8, within the size limit, every field known.
@@ -397,6 +399,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi_json))
         .nest("/api/v1", api)
+        .merge(crate::ui::router(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

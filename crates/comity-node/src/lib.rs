@@ -2,9 +2,13 @@
 //!
 //! This is the only crate that knows JSON on the wire and HTTP. It wires the pure core to the store and the clock.
 
+pub mod access;
+pub mod accounts;
 pub mod api;
 pub mod config;
 pub mod problem;
 pub mod server;
 pub mod service;
+pub mod totp;
+pub mod ui;
 pub mod wire;

@@ -18,6 +18,8 @@ pub struct Node {
     pub token: String,
     /// Default listen address from the config.
     pub listen: String,
+    /// How the web UI sets its cookies.
+    pub ui: crate::ui::UiOptions,
     store: comity_store::sqlite::SqliteStore,
 }
 
@@ -43,6 +45,7 @@ impl Node {
             service,
             token,
             listen: node_dir.config.listen.clone(),
+            ui: crate::ui::UiOptions::default(),
             store,
         })
     }
@@ -52,6 +55,7 @@ impl Node {
         router(AppState {
             service: self.service.clone(),
             token: self.token.as_str().into(),
+            ui: self.ui,
         })
     }
 

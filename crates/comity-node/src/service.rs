@@ -152,6 +152,30 @@ impl NodeService {
         }
     }
 
+    /// The user accounts of this node.
+    pub fn accounts(&self) -> crate::accounts::Accounts {
+        crate::accounts::Accounts::new(
+            self.store.clone(),
+            self.clock.clone(),
+            format!("comity {}", self.identity.authority),
+        )
+    }
+
+    /// The store, for the web UI's reads that have no service method (statistics, audit).
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The time now, from the node's clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Who this node is, as configured.
+    pub fn identity(&self) -> &NodeIdentity {
+        &self.identity
+    }
+
     /// The catalogue in force.
     pub fn catalogue(&self) -> &Catalogue {
         &self.catalogue

@@ -8,6 +8,8 @@
 //! Migrations live in `migrations/postgres/`, in step with `migrations/sqlite/`, and are applied under an advisory
 //! lock so that processes starting together do not race. Connections are plain TCP or Unix sockets (no TLS yet).
 
+mod accounts;
+
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -31,7 +33,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const MIGRATION_LOCK: i64 = 0x636f_6d69_7479;
 
 /// Migrations, in order, matching the SQLite ones by number and name.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (3, include_str!("../migrations/postgres/0003_users.sql")),
+];
 
 /// The PostgreSQL store.
 #[derive(Clone)]

@@ -5,6 +5,8 @@
 //! fsync thus covers many requests, and nothing is acknowledged before it is on disk. A job that fails rolls back its
 //! own savepoint without disturbing the others in the batch.
 
+mod accounts;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -23,7 +25,10 @@ pub const MAX_BATCH: usize = 512;
 const MAX_IDLE_READERS: usize = 8;
 
 /// Migrations, in order. A migration is never edited once released; a change is a new file.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (3, include_str!("../migrations/sqlite/0003_users.sql")),
+];
 
 type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;

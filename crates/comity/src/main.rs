@@ -34,6 +34,9 @@ enum Command {
     /// Create, show, list and move requests through their lifecycle.
     #[command(subcommand)]
     Request(cmd::request::RequestCommand),
+    /// Add, disable, reset and list the accounts of the web UI.
+    #[command(subcommand)]
+    User(cmd::user::UserCommand),
     /// Seal, verify and open evidence packages (BagIt + CASE/UCO + DSSE, encrypted with age).
     #[command(subcommand)]
     Evidence(comity_evidence::cli::EvidenceCommand),
@@ -63,8 +66,12 @@ fn main() -> ExitCode {
             Command::Rules(c) => cmd::rules::run(c),
             Command::Case(c) => cmd::request::run_case(c).await,
             Command::Request(c) => cmd::request::run(c).await,
+            Command::User(c) => cmd::user::run(c).await,
             Command::Evidence(c) => {
-                tokio::task::spawn_blocking(move || comity_evidence::cli::run(c).map(|()| ExitCode::SUCCESS)).await?
+                tokio::task::spawn_blocking(move || {
+                    comity_evidence::cli::run(c).map(|()| ExitCode::SUCCESS)
+                })
+                .await?
             }
         }
     });

@@ -5,3 +5,4 @@ pub mod init;
 pub mod request;
 pub mod rules;
 pub mod serve;
+pub mod user;
