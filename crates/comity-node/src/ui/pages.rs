@@ -649,7 +649,18 @@ pub(super) async fn draft_form(
     Path(mechanism): Path<String>,
 ) -> Result<Response, UiError> {
     user.require(&shared, Action::Draft)?;
-    let form = FormData::default();
+    // The usual channel of a 24/7 node: point of contact to point of contact, issued by a prosecutor.
+    let form = FormData(
+        [
+            ("addressee_kind", "contact-point"),
+            ("issuer", "prosecutor"),
+            ("language", "en"),
+            ("urgency", "normal"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+    );
     let (input, _) = forms::request_input(&mechanism, &form);
     let findings = if state.service.mechanism(&mechanism).is_ok() {
         shared
