@@ -725,3 +725,118 @@ async fn plain_http_cookies_only_on_loopback() {
     assert!(UiOptions::plain_http_on_loopback(&"0.0.0.0:7410".parse().unwrap()).is_err());
     assert!(UiOptions::plain_http_on_loopback(&"192.0.2.1:80".parse().unwrap()).is_err());
 }
+
+#[tokio::test]
+async fn decision_form_consults_then_refuses_with_a_ground_and_reasons() {
+    let f = fixture().await;
+    let secret = f.user("alice", Role::Caseworker, "en").await;
+    let mut v = Visitor::new(&f);
+    v.login("alice", PASSWORD, &secret).await;
+    let csrf = v.csrf().await;
+    let saved = v
+        .post(
+            "/requests/new/expedited-preservation",
+            &pairs(&preservation(
+                &csrf,
+                Some("Logs are deleted after 7 days"),
+                "save",
+            )),
+        )
+        .await;
+    let url = saved.location.unwrap();
+    let step = |action: &'static str| vec![("csrf", csrf.clone()), ("action", action.to_owned())];
+    for action in ["send", "receive", "begin-review"] {
+        let form = step(action);
+        let r = v
+            .post(
+                &format!("{url}/step"),
+                &form
+                    .iter()
+                    .map(|(k, v)| (*k, v.as_str()))
+                    .collect::<Vec<_>>(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{action}: {}", r.body);
+    }
+    let page = v.get(&url).await;
+    let decision = page.body.split("id=\"decision\"").nth(1).unwrap();
+    for offered in [
+        "value=\"consult\"",
+        "value=\"refuse\"",
+        "name=\"grounds\" value=\"political-offence\"",
+    ] {
+        assert!(decision.contains(offered), "{offered}");
+    }
+    let consult = v
+        .post(
+            &format!("{url}/step"),
+            &[
+                ("csrf", &csrf),
+                ("action", "consult"),
+                ("reason", "Which account is meant?"),
+            ],
+        )
+        .await;
+    assert_eq!(consult.status, StatusCode::SEE_OTHER);
+    let no_ground = v
+        .post(
+            &format!("{url}/step"),
+            &[
+                ("csrf", &csrf),
+                ("action", "refuse"),
+                ("reason", "Political"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        no_ground.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a refusal needs a ground"
+    );
+    let barred = v
+        .post(
+            &format!("{url}/step"),
+            &[
+                ("csrf", &csrf),
+                ("action", "refuse"),
+                ("grounds", "bank-secrecy"),
+                ("reason", "Secrecy"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        barred.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an excluded ground is refused"
+    );
+    let refused = v
+        .post(
+            &format!("{url}/step"),
+            &[
+                ("csrf", &csrf),
+                ("action", "refuse"),
+                ("grounds", "political-offence"),
+                ("reason", "The conduct is a political offence"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER, "{}", refused.body);
+    let page = v.get(&url).await;
+    assert!(page.body.contains("state-refused"));
+    assert!(
+        page.body
+            .contains("<q>The conduct is a political offence</q>")
+    );
+    assert!(page.body.contains("political-offence"));
+    let stale = v
+        .post(
+            &format!("{url}/step"),
+            &[("csrf", &csrf), ("action", "close"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(
+        stale.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a stale version is a conflict, not an overwrite"
+    );
+}
