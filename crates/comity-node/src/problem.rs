@@ -41,6 +41,9 @@ pub struct Problem {
     /// For a refused lifecycle step: the actions allowed now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_actions: Option<Vec<String>>,
+    /// For a step the safeguards engine blocked: the blocking findings, with citations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<crate::safeguards::FindingView>,
 }
 
 impl Problem {
@@ -54,6 +57,7 @@ impl Problem {
             errors: Vec::new(),
             state: None,
             allowed_actions: None,
+            findings: Vec::new(),
         }
     }
 
@@ -145,6 +149,21 @@ impl From<ServiceError> for Problem {
             }
             ServiceError::Conflict(detail) => {
                 Self::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
+            }
+            ServiceError::Blocked(findings) => {
+                let detail = findings
+                    .iter()
+                    .map(|f| format!("{}: {}", f.code, f.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let mut p = Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "blocked-by-safeguards",
+                    "The safeguards block this step",
+                    detail,
+                );
+                p.findings = findings;
+                p
             }
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");

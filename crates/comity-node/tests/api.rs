@@ -21,13 +21,17 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_as("fr-247", AuthorityKind::ContactPoint).await
+}
+
+async fn fixture_as(id: &str, kind: AuthorityKind) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("node");
     let params = InitParams {
-        authority: AuthorityId::parse("fr-247").unwrap(),
+        authority: AuthorityId::parse(id).unwrap(),
         state: IsoCountry::parse("FR").unwrap(),
-        kind: AuthorityKind::ContactPoint,
-        name: "Test 24/7".into(),
+        kind,
+        name: "Test authority".into(),
     };
     let now = time::macros::datetime!(2026-11-23 03:00 UTC);
     config::init(&dir, &params, now).await.unwrap();
@@ -263,7 +267,7 @@ async fn a_request_goes_from_draft_to_closed_and_state_follows_the_events() {
 
 #[tokio::test]
 async fn due_list_orders_by_the_soonest_clock() {
-    let f = fixture().await;
+    let f = fixture_as("fr-judge", AuthorityKind::Judicial).await;
     let case = f.case().await;
     let mut order = Vec::new();
     for (instrument, urgency) in [("EEV", "normal"), ("EEV", "emergency")] {
@@ -271,7 +275,9 @@ async fn due_list_orders_by_the_soonest_clock() {
         doc["mechanism"] = json!("production-order");
         doc["instrument"] = json!(instrument);
         doc["urgency"] = json!(urgency);
-        doc["addressee"] = json!("Example Hosting");
+        doc["addressee"] = json!("Example Hosting GmbH");
+        doc["requested_state"] = json!("DE");
+        doc["language"] = json!("de");
         if urgency == "emergency" {
             doc["emergency_justification"] = json!("a child is missing");
         }
@@ -524,7 +530,7 @@ async fn refused_steps_explain_themselves_and_change_nothing() {
 
 #[tokio::test]
 async fn refusals_need_open_grounds_and_never_fiscal_or_bank_secrecy() {
-    let f = fixture().await;
+    let f = fixture_as("fr-central", AuthorityKind::CentralAuthority).await;
     let case = f.case().await;
     let mut doc = preservation();
     doc["mechanism"] = json!("mla-general");
@@ -561,9 +567,99 @@ async fn refusals_need_open_grounds_and_never_fiscal_or_bank_secrecy() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{grounds}: {v}");
         assert!(v.to_string().contains(why), "{grounds}: {v}");
     }
-    let (s, v) = f.post(&path, json!({"action": "refuse", "reason": "prejudice to sovereignty", "grounds": ["essential-interests"]})).await;
+    let refusal = json!({"action": "refuse", "reason": "prejudice to sovereignty", "grounds": ["essential-interests"]});
+    let (s, v) = f.post(&path, refusal.clone()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let codes: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "decision.checklist-incomplete",
+            "decision.consultation-missing"
+        ],
+        "{v}"
+    );
+    for (action, reason) in [
+        ("consult", "could the request be narrowed?"),
+        ("resume-review", "answer received"),
+    ] {
+        let (s, v) = f
+            .post(&path, json!({"action": action, "reason": reason}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let mut answered = refusal;
+    answered["checklist"] =
+        json!([{"id": "non-discrimination", "concern": false, "note": "none found"}]);
+    let (s, v) = f.post(&path, answered).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["events"][3]["grounds"], json!(["essential-interests"]));
+    assert_eq!(v["events"][5]["grounds"], json!(["essential-interests"]));
+}
+
+#[tokio::test]
+async fn the_safeguards_gate_sending_and_explain_themselves() {
+    let f = fixture().await;
+    let case = f.case().await;
+    let mut doc = preservation();
+    doc["language"] = json!("xx");
+    let (s, v) = f.post("/api/v1/checks", doc.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["blocks_sending"], true, "{v}");
+    assert!(
+        v["outgoing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "language.not-accepted"),
+        "{v}"
+    );
+    assert_eq!(f.request_count().await, 0, "a check stores nothing");
+
+    let (_, r) = f
+        .post(
+            "/api/v1/requests",
+            json!({"case_id": case, "document": doc}),
+        )
+        .await;
+    let id = r["id"].as_str().unwrap();
+    let (s, v) = f
+        .post(
+            &format!("/api/v1/requests/{id}/transitions"),
+            json!({"action": "send"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["type"], "urn:comity:problem:blocked-by-safeguards");
+    let finding = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "language.not-accepted")
+        .unwrap();
+    assert!(
+        !finding["citations"].as_array().unwrap().is_empty(),
+        "{finding}"
+    );
+    let (_, shown) = f.get(&format!("/api/v1/requests/{id}")).await;
+    assert_eq!(shown["state"], "draft");
+
+    let (s, v) = f.get(&format!("/api/v1/requests/{id}/findings")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["blocks_sending"], true);
+    let incoming = &v["incoming"];
+    assert!(
+        incoming["barred_grounds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["id"] == "fiscal-nature"),
+        "{v}"
+    );
 }
 
 #[tokio::test]

@@ -35,7 +35,15 @@ const MIGRATION_LOCK: i64 = 0x636f_6d69_7479;
 /// Migrations, in order, matching the SQLite ones by number and name.
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
-    (3, include_str!("../migrations/postgres/0003_users.sql")),
+    (
+        2,
+        include_str!("../migrations/postgres/0002_list_indexes.sql"),
+    ),
+    (
+        3,
+        include_str!("../migrations/postgres/0003_federation.sql"),
+    ),
+    (4, include_str!("../migrations/postgres/0004_users.sql")),
 ];
 
 /// The PostgreSQL store.
@@ -485,6 +493,12 @@ impl Store for PostgresStore {
 
     #[tracing::instrument(skip_all)]
     async fn transition(&self, change: Transition) -> Result<RequestRecord, StoreError> {
+        if change.outbox.is_some() || change.link.is_some() {
+            return Err(StoreError::Backend(
+                "cross-border messages are not yet supported on the PostgreSQL store; run federating nodes on SQLite"
+                    .into(),
+            ));
+        }
         let e = &change.event;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend)?;

@@ -98,6 +98,8 @@ async fn populate(store: &dyn Store) -> Copied {
                 expected_version: 0,
                 next_due: Some(T0 + Duration::days(60)),
                 document: Some(format!("{{\"n\":{i},\"sent\":true}}")),
+                outbox: None,
+                link: None,
             })
             .await
             .unwrap();
@@ -194,6 +196,19 @@ async fn assert_same(a: &dyn Store, b: &dyn Store) {
             urgency: Some("urgent".into()),
             ..Default::default()
         },
+        RequestFilter {
+            order: RequestOrder::Due,
+            urgency: Some("urgent".into()),
+            limit: 1000,
+            ..Default::default()
+        },
+        RequestFilter {
+            order: RequestOrder::Due,
+            case_id: Some("case-2".into()),
+            mechanism: Some("e-evidence".into()),
+            limit: 1000,
+            ..Default::default()
+        },
     ] {
         assert_eq!(
             a.requests(&filter).await.unwrap(),
@@ -257,6 +272,8 @@ async fn sqlite_to_postgres_and_back_keeps_every_record() {
             expected_version: 1,
             next_due: None,
             document: None,
+            outbox: None,
+            link: None,
         })
         .await;
     assert!(

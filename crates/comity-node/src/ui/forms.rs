@@ -1,10 +1,6 @@
 //! Form bodies: a typed view of `application/x-www-form-urlencoded` pairs, and the drafting wizard's form turned
 //! into a request document.
 
-use comity_core::authority::AuthorityKind;
-use comity_core::safeguards::IssuerRole;
-
-use super::safeguards::SendingFacts;
 use crate::wire::{
     AssetsInput, CollectionPeriodInput, DataSoughtInput, IdentifierInput, JointInvestigationInput,
     OffenceInput, RequestInput,
@@ -181,19 +177,4 @@ pub fn request_input(mechanism: &str, form: &FormData) -> (RequestInput, Vec<For
         joint_investigation,
     };
     (input, problems)
-}
-
-/// The facts of sending chosen in the wizard (addressee kind, issuer role).
-pub fn sending_facts(form: &FormData) -> SendingFacts {
-    SendingFacts {
-        to_kind: form
-            .get("addressee_kind")
-            .and_then(|k| k.parse::<AuthorityKind>().ok())
-            .unwrap_or(AuthorityKind::ContactPoint),
-        issuer: form
-            .get("issuer")
-            .and_then(|k| k.parse::<IssuerRole>().ok())
-            .unwrap_or(IssuerRole::Prosecutor),
-        judicial_authorisation: false,
-    }
 }

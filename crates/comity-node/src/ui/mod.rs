@@ -87,19 +87,15 @@ impl UiOptions {
 /// What the UI handlers share besides [`AppState`].
 pub(crate) struct Shared {
     pub policy: Policy,
-    pub safeguards: safeguards::Safeguards,
 }
 
 /// The UI routes, merged into the node's router.
-pub fn router(state: &AppState) -> Router<AppState> {
+pub fn router(_state: &AppState) -> Router<AppState> {
     let policy = Policy::embedded().unwrap_or_else(|e| {
         tracing::error!(error = %e, "the access policy does not load; every UI action is forbidden");
         Policy::deny_all()
     });
-    let shared = Arc::new(Shared {
-        policy,
-        safeguards: safeguards::Safeguards::load(state.service.catalogue()),
-    });
+    let shared = Arc::new(Shared { policy });
     Router::new()
         .route("/", get(pages::dashboard))
         .route("/login", get(pages::login_form).post(pages::login))

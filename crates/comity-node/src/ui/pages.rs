@@ -11,7 +11,7 @@ use maud::{DOCTYPE, Markup, html as m};
 
 use super::forms::{self, FormData, IDENTIFIER_KINDS};
 use super::i18n::{self, Lang, t, t_args};
-use super::safeguards::{FindingView, SendingFacts};
+use super::safeguards::{self, FindingView};
 use super::{Shared, UiError, User, cookie_value, html, visitor_lang};
 use crate::access::Action;
 use crate::accounts::LoginError;
@@ -574,8 +574,6 @@ fn wizard_page(
                 }
                 (select_field(lang, form, "field-instrument", Choice { name: "instrument", options: catalogue.instruments.iter().map(|i| (i.code.clone(), format!("{} — {}", i.code, i.title))).collect() }))
                 (select_field(lang, form, "field-urgency", Choice { name: "urgency", options: ["normal", "urgent", "emergency"].iter().map(|u| ((*u).to_owned(), label(lang, "urgency", u))).collect() }))
-                (select_field(lang, form, "field-addressee-kind", Choice { name: "addressee_kind", options: comity_core::authority::AuthorityKind::ALL.iter().map(|k| (k.as_str().to_owned(), label(lang, "kind", k.as_str()))).collect() }))
-                (select_field(lang, form, "field-issuer", Choice { name: "issuer", options: comity_core::safeguards::IssuerRole::ALL.iter().map(|k| (k.as_str().to_owned(), label(lang, "issuer", k.as_str()))).collect() }))
                 div class="field" {
                     label for="f-language" { (label(lang, "field", "language")) }
                     input id="f-language" name="language" value=(if form.value("language").is_empty() { "en" } else { form.value("language") }) maxlength="2" size="3";
@@ -652,7 +650,6 @@ pub(super) async fn draft_form(
     // The usual channel of a 24/7 node: point of contact to point of contact, issued by a prosecutor.
     let form = FormData(
         [
-            ("addressee_kind", "contact-point"),
             ("issuer", "prosecutor"),
             ("language", "en"),
             ("urgency", "normal"),
@@ -663,9 +660,7 @@ pub(super) async fn draft_form(
     );
     let (input, _) = forms::request_input(&mechanism, &form);
     let findings = if state.service.mechanism(&mechanism).is_ok() {
-        shared
-            .safeguards
-            .check(&state.service, &input, forms::sending_facts(&form))
+        safeguards::check_draft(&state.service, &input)
     } else {
         Vec::new()
     };
@@ -675,7 +670,6 @@ pub(super) async fn draft_form(
 
 fn check_form(
     state: &AppState,
-    shared: &Shared,
     mechanism: &str,
     form: &FormData,
 ) -> (crate::wire::RequestInput, Vec<FindingView>) {
@@ -683,17 +677,13 @@ fn check_form(
     let mut findings: Vec<FindingView> = problems
         .into_iter()
         .map(|p| FindingView {
-            severity: "block",
+            severity: "block".into(),
             code: "form.unreadable".into(),
             message: format!("{}: {}", p.field, p.message),
             citations: Vec::new(),
         })
         .collect();
-    findings.extend(
-        shared
-            .safeguards
-            .check(&state.service, &input, forms::sending_facts(form)),
-    );
+    findings.extend(safeguards::check_draft(&state.service, &input));
     (input, findings)
 }
 
@@ -713,7 +703,7 @@ pub(super) async fn draft_submit(
         .service
         .mechanism(&mechanism)
         .map_err(|_| UiError::NotFound(lang))?;
-    let (input, findings) = check_form(&state, &shared, &mechanism, &form);
+    let (input, findings) = check_form(&state, &mechanism, &form);
     if form.get("intent") != Some("save") {
         return Ok(html(
             StatusCode::OK,
@@ -828,7 +818,7 @@ pub(super) async fn live_findings(
         .service
         .mechanism(&mechanism)
         .map_err(|_| UiError::NotFound(user.lang))?;
-    let (_, findings) = check_form(&state, &shared, &mechanism, &form);
+    let (_, findings) = check_form(&state, &mechanism, &form);
     Ok(html(StatusCode::OK, findings_block(user.lang, &findings)))
 }
 
@@ -879,6 +869,7 @@ fn request_page_markup(
     shared: &Shared,
     user: &User,
     view: &RequestView,
+    findings: Option<Vec<FindingView>>,
     notice: Option<String>,
 ) -> Markup {
     let lang = user.lang;
@@ -906,23 +897,6 @@ fn request_page_markup(
                 .collect()
         })
         .unwrap_or_default();
-    let findings = if matches!(
-        view.state.as_str(),
-        "draft" | "authorised" | "awaiting-authorisation"
-    ) {
-        let facts = SendingFacts {
-            to_kind: comity_core::authority::AuthorityKind::ContactPoint,
-            issuer: comity_core::safeguards::IssuerRole::Prosecutor,
-            judicial_authorisation: view.events.iter().any(|e| e.action == "authorise"),
-        };
-        Some(
-            shared
-                .safeguards
-                .check(&state.service, &view.document, facts),
-        )
-    } else {
-        None
-    };
     let (decisions, others): (Vec<&String>, Vec<&String>) = permitted
         .iter()
         .copied()
@@ -990,6 +964,18 @@ fn request_page_markup(
     }
 }
 
+/// The outgoing findings shown on a request that has not left yet.
+async fn page_findings(state: &AppState, view: &RequestView) -> Option<Vec<FindingView>> {
+    if matches!(
+        view.state.as_str(),
+        "draft" | "authorised" | "awaiting-authorisation"
+    ) {
+        Some(safeguards::check_request(&state.service, &view.id).await)
+    } else {
+        None
+    }
+}
+
 /// `GET /requests/{id}`.
 pub(super) async fn request_page(
     State(state): State<AppState>,
@@ -1009,7 +995,8 @@ pub(super) async fn request_page(
     {
         return Err(UiError::Forbidden(lang));
     }
-    let body = request_page_markup(&state, &shared, &user, &view, None);
+    let findings = page_findings(&state, &view).await;
+    let body = request_page_markup(&state, &shared, &user, &view, findings, None);
     Ok(html(
         StatusCode::OK,
         layout(
@@ -1048,8 +1035,9 @@ pub(super) async fn request_step(
     {
         return Err(UiError::Forbidden(lang));
     }
-    let again = |notice: String| -> Response {
-        let body = request_page_markup(&state, &shared, &user, &view, Some(notice));
+    let findings = page_findings(&state, &view).await;
+    let again = |notice: String, findings: Option<Vec<FindingView>>| -> Response {
+        let body = request_page_markup(&state, &shared, &user, &view, findings, Some(notice));
         html(
             StatusCode::UNPROCESSABLE_ENTITY,
             layout(
@@ -1061,31 +1049,14 @@ pub(super) async fn request_step(
             ),
         )
     };
-    if step == "send" || step == "submit-for-authorisation" {
-        let facts = SendingFacts {
-            to_kind: comity_core::authority::AuthorityKind::ContactPoint,
-            issuer: comity_core::safeguards::IssuerRole::Prosecutor,
-            judicial_authorisation: view.events.iter().any(|e| e.action == "authorise"),
-        };
-        let blocking = shared
-            .safeguards
-            .check(&state.service, &view.document, facts)
-            .iter()
-            .filter(|f| f.blocks())
-            .count();
-        if blocking > 0 {
-            return Ok(again(t_args(
-                lang,
-                "findings-blocking",
-                &[("count", FluentValue::from(blocking))],
-            )));
-        }
-    }
     let input = TransitionInput {
         action: step,
         reason: form.text_owned("reason"),
         grounds: form.all("grounds"),
         expected_version: form.get("version").and_then(|v| v.parse().ok()),
+        issuer: None,
+        checklist: Vec::new(),
+        recipient: None,
     };
     match state
         .service
@@ -1099,11 +1070,21 @@ pub(super) async fn request_step(
                 .map(|p| p.message.clone())
                 .collect::<Vec<_>>()
                 .join("; "),
+            findings,
         )),
+        Err(crate::service::ServiceError::Blocked(blocking)) => {
+            let shown: Vec<FindingView> = blocking.iter().map(FindingView::from).collect();
+            let notice = t_args(
+                lang,
+                "findings-blocking",
+                &[("count", FluentValue::from(shown.len()))],
+            );
+            Ok(again(notice, Some(shown)))
+        }
         Err(
             crate::service::ServiceError::NotAllowed { message, .. }
             | crate::service::ServiceError::Conflict(message),
-        ) => Ok(again(message)),
+        ) => Ok(again(message, findings)),
         Err(e) => Err(e.into()),
     }
 }
@@ -1117,12 +1098,7 @@ pub(super) async fn directory(
     let lang = user.lang;
     user.require(&shared, Action::Directory)?;
     let node = state.service.node();
-    let catalogue = state.service.catalogue();
-    let rules = comity_core::safeguards::SafeguardRules::embedded(catalogue).ok();
-    let profiles = rules
-        .as_ref()
-        .and_then(|r| comity_core::safeguards::example_profiles(catalogue, r).ok())
-        .unwrap_or_default();
+    let profiles = state.service.safeguards().profiles.as_slice();
     let body = m! {
         h1 { (t(lang, "directory-title")) }
         p class="note" { (t(lang, "directory-placeholder")) }
@@ -1139,7 +1115,7 @@ pub(super) async fn directory(
         table {
             thead { tr { th scope="col" { (t(lang, "directory-state")) } th scope="col" { (t(lang, "directory-name")) } th scope="col" { (t(lang, "field-instrument")) } th scope="col" { (t(lang, "language")) } } }
             tbody {
-                @for p in &profiles {
+                @for p in profiles {
                     tr { td { (p.state) } td { (p.name) @if p.example { " " span class="tag" { (t(lang, "example")) } } } td { (p.instruments.join(", ")) } td { (p.languages.join(", ")) } }
                 }
             }

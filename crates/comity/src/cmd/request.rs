@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use comity_node::safeguards::ChecklistAnswerInput;
 use comity_node::server::Node;
 use comity_node::service::{ListQuery, ServiceError};
 use comity_node::wire::{CaseInput, NewRequestInput, RequestInput, RequestView, TransitionInput};
@@ -100,7 +101,37 @@ pub enum RequestCommand {
         /// A refusal ground id (repeat for several).
         #[arg(long = "ground")]
         grounds: Vec<String>,
+        /// With `send`: the issuer's role (judge, court, prosecutor, investigating-authority, other).
+        #[arg(long)]
+        issuer: Option<String>,
+        /// With `send`: the authority to send to (default: routed through the directory).
+        #[arg(long)]
+        to: Option<String>,
+        /// With a decision: a checklist answer `ID=no` or `ID=yes`, optionally `:NOTE` (repeat for several).
+        #[arg(long = "answer", value_parser = parse_answer)]
+        answers: Vec<ChecklistAnswerInput>,
     },
+}
+
+fn parse_answer(text: &str) -> Result<ChecklistAnswerInput, String> {
+    let (id, rest) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}`: write ID=no or ID=yes, optionally followed by :NOTE"))?;
+    let (concern, note) = rest.split_once(':').unwrap_or((rest, ""));
+    let concern = match concern {
+        "yes" => true,
+        "no" => false,
+        other => {
+            return Err(format!(
+                "`{other}`: answer `yes` (the concern is present) or `no`"
+            ));
+        }
+    };
+    Ok(ChecklistAnswerInput {
+        id: id.to_owned(),
+        concern,
+        note: note.to_owned(),
+    })
 }
 
 /// Turns a service refusal into lines that say what to do.
@@ -123,11 +154,19 @@ fn explain(e: ServiceError) -> anyhow::Error {
                 .join("\n")
         ),
         ServiceError::NotAllowed { message, .. } => anyhow::anyhow!("{message}"),
+        ServiceError::Blocked(findings) => anyhow::anyhow!(
+            "{}",
+            findings
+                .iter()
+                .map(|f| format!("blocked by {}: {}", f.code, f.message))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
         other => anyhow::anyhow!("{other}"),
     }
 }
 
-fn read_json<T: DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
     std::str::from_utf8(&bytes)
         .map_err(|_| anyhow::anyhow!("`{}` is not UTF-8 text; save it as UTF-8", path.display()))?;
@@ -303,12 +342,18 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
             action,
             reason,
             grounds,
+            issuer,
+            answers,
+            to,
         } => {
             let node = Node::open(&on.dir)?;
             let input = TransitionInput {
                 action,
                 reason,
                 grounds,
+                issuer,
+                checklist: answers,
+                recipient: to,
                 expected_version: None,
             };
             let view = node

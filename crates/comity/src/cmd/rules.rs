@@ -27,6 +27,31 @@ pub struct Source {
 pub enum RulesCommand {
     /// Every mechanism with its fields, clocks, refusal grounds and citations.
     List(Source),
+    /// Check a request document against the treaties and both States' profiles, as `send` would.
+    Check {
+        /// The request document, JSON (the RequestInput schema).
+        file: PathBuf,
+        /// The requested State (overrides the document's `requested_state`).
+        #[arg(long)]
+        to: String,
+        /// The requesting State (default: the node's, with --dir).
+        #[arg(long)]
+        from: Option<String>,
+        /// Kind of the sending authority.
+        #[arg(long, default_value = "central-authority")]
+        from_kind: String,
+        /// Kind of the addressee (default: the usual one for the mechanism).
+        #[arg(long)]
+        to_kind: Option<String>,
+        /// Role of the issuer (judge, court, prosecutor, investigating-authority, other).
+        #[arg(long, default_value = "investigating-authority")]
+        issuer: String,
+        /// A judicial authorisation is recorded.
+        #[arg(long)]
+        authorised: bool,
+        #[command(flatten)]
+        source: Source,
+    },
     /// One mechanism.
     Show {
         /// Mechanism id, for example `expedited-preservation`.
@@ -136,6 +161,20 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        RulesCommand::Check {
+            file,
+            to,
+            from,
+            from_kind,
+            to_kind,
+            issuer,
+            authorised,
+            source,
+        } => {
+            return check(
+                &file, &to, from, &from_kind, to_kind, &issuer, authorised, &source,
+            );
+        }
         RulesCommand::Show { mechanism, source } => {
             let catalogue = load(&source)?;
             let Some(m) = catalogue.mechanism(&mechanism) else {
@@ -154,4 +193,97 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per command-line flag"
+)]
+fn check(
+    file: &std::path::Path,
+    to: &str,
+    from: Option<String>,
+    from_kind: &str,
+    to_kind: Option<String>,
+    issuer: &str,
+    authorised: bool,
+    source: &Source,
+) -> anyhow::Result<ExitCode> {
+    use comity_core::safeguards::{self, Sending};
+    use comity_core::{AuthorityId, AuthorityKind, IsoCountry};
+    let catalogue = load(source)?;
+    let rules =
+        comity_node::safeguards::Safeguards::embedded(&catalogue).map_err(anyhow::Error::msg)?;
+    let from = match (from, &source.dir) {
+        (Some(f), _) => IsoCountry::parse(&f)?,
+        (None, Some(dir)) => comity_node::config::open(dir)?.identity.state,
+        (None, None) => {
+            anyhow::bail!("say which State sends the request with --from CC (or --dir NODE)")
+        }
+    };
+    let to = IsoCountry::parse(to)?;
+    let mut input: comity_node::wire::RequestInput = super::request::read_json(file)?;
+    input.requested_state = to.to_string();
+    let own = match &input.requesting_authority {
+        Some(a) => AuthorityId::parse(a)?,
+        None => AuthorityId::parse("requesting-authority")?,
+    };
+    let doc = input.into_document(&own, &catalogue).map_err(|problems| {
+        anyhow::anyhow!(
+            "{}",
+            problems
+                .iter()
+                .map(|p| format!("{}: {}", p.pointer, p.message))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })?;
+    let from_kind: AuthorityKind = from_kind.parse()?;
+    let to_kind: AuthorityKind = match to_kind {
+        Some(k) => k.parse()?,
+        None => catalogue
+            .mechanism(&doc.mechanism)
+            .map_or(AuthorityKind::CentralAuthority, |m| m.addressed_to),
+    };
+    let issuer = issuer.parse()?;
+    let sending = Sending {
+        from_kind,
+        to_kind,
+        issuer,
+        validated_by: authorised.then_some(safeguards::IssuerRole::Judge),
+        judicial_authorisation: authorised,
+    };
+    let findings = rules.outgoing(&doc, &catalogue, from, &sending);
+    let blocked = safeguards::blocks(&findings);
+    if source.json {
+        let views: Vec<_> = findings
+            .iter()
+            .map(comity_node::safeguards::FindingView::from)
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&views)?);
+    } else {
+        println!(
+            "{} from {from} to {to} ({from_kind} -> {to_kind}):",
+            doc.mechanism
+        );
+        for f in &findings {
+            println!("  {f}");
+        }
+        if findings.is_empty() {
+            println!("  no findings");
+        }
+        println!(
+            "{}",
+            if blocked {
+                "blocked: sending would be refused"
+            } else {
+                "may be sent"
+            }
+        );
+    }
+    Ok(if blocked {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -1,5 +1,5 @@
--- comity store, schema 3: local user accounts of the web UI and their sessions.
--- Kept in step with migrations/sqlite/0003_users.sql.
+-- comity store, schema 4: local user accounts of the web UI and their sessions.
+-- Kept in step with migrations/sqlite/0004_users.sql.
 CREATE TABLE users (
     id              TEXT PRIMARY KEY,
     username        TEXT NOT NULL UNIQUE,

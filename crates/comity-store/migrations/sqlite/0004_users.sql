@@ -1,4 +1,4 @@
--- comity store, schema 3: local user accounts of the web UI and their sessions.
+-- comity store, schema 4: local user accounts of the web UI and their sessions.
 CREATE TABLE users (
     id              TEXT PRIMARY KEY,
     username        TEXT NOT NULL UNIQUE,
