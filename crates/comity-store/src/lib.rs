@@ -187,6 +187,10 @@ pub struct InboxRecord {
 
 /// What accepting a message does to the node's records, atomically with the inbox entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built once per message received; boxing buys nothing here"
+)]
 pub enum MessageEffect {
     /// Nothing beyond recording it.
     None,

@@ -630,8 +630,7 @@ fn accept(
             }
             insert_request(conn, request)?;
             insert_link(conn, link)?;
-            let mut version = request.version;
-            for (i, event) in events.iter().enumerate() {
+            for (version, (i, event)) in (request.version..).zip(events.iter().enumerate()) {
                 apply_transition(
                     conn,
                     &Transition {
@@ -647,7 +646,6 @@ fn accept(
                         link: None,
                     },
                 )?;
-                version += 1;
             }
         }
         MessageEffect::Step(change) => {

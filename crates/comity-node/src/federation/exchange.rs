@@ -586,7 +586,7 @@ impl NodeService {
             action,
             reason.as_deref(),
         )
-        .map_err(|e| internal(e))?;
+        .map_err(internal)?;
         let doc = self.document(&record)?;
         let at = now.max(record.updated_at);
         let mut entered: Vec<(State, OffsetDateTime)> = events
