@@ -18,9 +18,12 @@ use comity_core::{AuthorityId, AuthorityKind, IsoCountry};
 use comity_node::access::Role;
 use comity_node::accounts::NewUser;
 use comity_node::config::{self, InitParams};
+use comity_node::federation::directory::{DirectoryDocument, DirectoryEntry};
 use comity_node::server::Node;
+use comity_node::service::{ListQuery, NodeService};
 use comity_node::totp;
 use comity_node::ui::UiOptions;
+use comity_seal::keys::NodeSigningKey;
 use serde_json::{Value, json};
 use webdriver::Session;
 
@@ -414,4 +417,221 @@ async fn caseworker_drafts_fixes_and_sends_an_emergency_preservation_in_english_
         "serious or critical accessibility violations:\n{}",
         violations.join("\n")
     );
+}
+
+/// A node of the test federation, serving its API and UI on loopback.
+struct Member {
+    service: NodeService,
+    base: String,
+    secret: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Two 24/7 nodes, France and Brazil, under one directory, each with one caseworker.
+async fn federation(tmp: &Path) -> Vec<Member> {
+    let operator = NodeSigningKey::from_seed([7; 32]);
+    let specs = [("fr-247", "FR", "amira"), ("br-247", "BR", "bruno")];
+    let mut opened = Vec::new();
+    for (id, state, user) in specs {
+        let dir = tmp.join(id);
+        let params = InitParams {
+            authority: AuthorityId::parse(id).unwrap(),
+            state: IsoCountry::parse(state).unwrap(),
+            kind: AuthorityKind::ContactPoint,
+            name: format!("{state} 24/7"),
+        };
+        let mut node_dir = config::init(&dir, &params, time::OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        node_dir
+            .pin_directory_operator(&operator.public_key())
+            .unwrap();
+        let mut node = Node::open(&dir).unwrap();
+        let listener = node.bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        node.ui = UiOptions::plain_http_on_loopback(&addr).unwrap();
+        let secret = node
+            .service
+            .accounts()
+            .add(NewUser {
+                username: user.into(),
+                display_name: format!("{user} ({id})"),
+                role: Role::Caseworker,
+                authority: id.into(),
+                language: "en".into(),
+                password: PASSWORD.into(),
+            })
+            .await
+            .unwrap()
+            .secret_base32;
+        opened.push((id, dir, node, listener, secret));
+    }
+    let authorities = opened
+        .iter()
+        .map(|(id, dir, _, listener, _)| {
+            let identity = config::open(dir).unwrap().identity;
+            DirectoryEntry {
+                id: (*id).into(),
+                state: identity.state.to_string(),
+                kind: identity.kind.to_string(),
+                name: identity.name.clone(),
+                languages: vec!["en".into()],
+                hours: "24/7".into(),
+                on_call: String::new(),
+                endpoint: format!("http://{}", listener.local_addr().unwrap()),
+                signing_key: identity.signing_public_key.clone(),
+                age_recipient: identity.age_recipient.clone(),
+                tls_cert_sha256: None,
+                declarations: String::new(),
+                valid_from: "2026-01-01T00:00:00Z".into(),
+                valid_until: "2099-12-31T00:00:00Z".into(),
+                revoked: None,
+            }
+        })
+        .collect();
+    let directory = DirectoryDocument {
+        version: 1,
+        issued_at: "2026-01-01T00:00:00Z".into(),
+        operator: "test".into(),
+        authorities,
+    }
+    .sign(&operator);
+    let mut members = Vec::new();
+    for (_, _, node, listener, secret) in opened {
+        node.service
+            .federation()
+            .install_directory(&directory)
+            .unwrap();
+        let service = node.service.clone();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(node.serve(listener, async {
+            let _ = stopped.await;
+        }));
+        members.push(Member {
+            service,
+            base,
+            secret,
+            stop: Some(stop),
+        });
+    }
+    members
+}
+
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..150 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emergency_preservation_crosses_to_brazil_whose_caseworker_preserves_it() {
+    let (Some(chromium), Some(chromedriver)) = (which("chromium"), which("chromedriver")) else {
+        println!(
+            "skipped: chromium not installed (run crates/comity-node/tests/browser/install.sh)"
+        );
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut members = federation(tmp.path()).await;
+    let (_driver, driver_url) = start_driver(&chromedriver).await;
+    let profile = tempfile::tempdir().unwrap();
+    let s = browser(&driver_url, &chromium, profile.path()).await;
+
+    // France drafts, fixes and sends.
+    login(&s, &members[0].base, "amira", &members[0].secret).await;
+    draft_and_send(&s, &members[0].base, "fed-fr", "FR-2026-0099").await;
+    members[0].service.deliver_due().await.unwrap();
+    let brazil = members[1].service.clone();
+    eventually("the request to reach Brazil", || {
+        let brazil = brazil.clone();
+        async move {
+            !brazil
+                .requests(&ListQuery::default())
+                .await
+                .unwrap()
+                .is_empty()
+        }
+    })
+    .await;
+
+    // Brazil's caseworker finds it in the urgent queue and preserves the data.
+    s.clear_cookies().await.unwrap();
+    login(&s, &members[1].base, "bruno", &members[1].secret).await;
+    let incoming = brazil
+        .requests(&ListQuery::default())
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        incoming.document.requesting_authority.as_deref(),
+        Some("fr-247")
+    );
+    let link = format!("/requests/{}", incoming.id);
+    for queue in ["queue-urgent", "queue-incoming"] {
+        let listed = s
+            .run(
+                "return !!document.querySelector(`section[aria-labelledby=${arguments[0]}] a[href=\"${arguments[1]}\"]`);",
+                json!([queue, link]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(listed, json!(true), "the incoming emergency is in {queue}");
+    }
+    shot(&s, "fed-br-0-urgent-queue").await;
+    s.click(&format!(
+        "section[aria-labelledby=queue-urgent] a[href=\"{link}\"]"
+    ))
+    .await
+    .unwrap();
+    s.wait_for(
+        "the decision form",
+        "return !!document.querySelector('form.step-preserve');",
+        WAIT,
+    )
+    .await
+    .unwrap();
+    shot(&s, "fed-br-1-decision").await;
+    s.click("form.step-preserve button[type=submit]")
+        .await
+        .unwrap();
+    s.wait_for(
+        "the active state",
+        "return !!document.querySelector('.state-active');",
+        WAIT,
+    )
+    .await
+    .unwrap();
+    shot(&s, "fed-br-2-preserved").await;
+
+    // France sees the answer.
+    brazil.deliver_due().await.unwrap();
+    let france = members[0].service.clone();
+    eventually("the answer to reach France", || {
+        let france = france.clone();
+        async move {
+            france
+                .requests(&ListQuery::default())
+                .await
+                .unwrap()
+                .iter()
+                .any(|r| r.state == "active")
+        }
+    })
+    .await;
+
+    s.quit().await.unwrap();
+    for m in &mut members {
+        if let Some(stop) = m.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }

@@ -29,14 +29,15 @@ const FINISHED: [&str; 7] = [
     "superseded",
     "declined",
 ];
-/// States of the requested side.
-const INCOMING: [&str; 4] = ["received", "under-review", "consultation", "postponed"];
 /// Steps that form the decision on an incoming request.
-const DECISIONS: [&str; 5] = [
+const DECISIONS: [&str; 8] = [
     "execute",
     "execute-partially",
+    "preserve",
+    "accept",
     "postpone",
     "refuse",
+    "decline",
     "consult",
 ];
 
@@ -188,12 +189,18 @@ fn request_table(
     }
 }
 
-/// The authority a request belongs to: the one that asked.
-fn owner(r: &RequestView, own: &str) -> String {
+/// The authority a request on this node belongs to, for the access policy: the node's own, whether the request was
+/// drafted here or received from another node (a node holds the cases of one authority).
+fn owner(_r: &RequestView, own: &str) -> String {
+    own.to_owned()
+}
+
+/// Whether a request came from another authority.
+fn is_incoming(r: &RequestView, own: &str) -> bool {
     r.document
         .requesting_authority
-        .clone()
-        .unwrap_or_else(|| own.to_owned())
+        .as_deref()
+        .is_some_and(|a| a != own)
 }
 
 /// `GET /`: the urgent queue, incoming, outgoing, and deadlines.
@@ -232,7 +239,7 @@ pub(super) async fn dashboard(
     let incoming: Vec<&RequestView> = open
         .iter()
         .copied()
-        .filter(|r| INCOMING.contains(&r.state.as_str()) || owner(r, &own) != own)
+        .filter(|r| is_incoming(r, &own))
         .collect();
     let outgoing: Vec<&RequestView> = open
         .iter()
