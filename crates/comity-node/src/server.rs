@@ -23,6 +23,8 @@ pub struct Node {
     pub token: String,
     /// Default listen address from the config.
     pub listen: String,
+    /// How the web UI sets its cookies.
+    pub ui: crate::ui::UiOptions,
     store: comity_store::sqlite::SqliteStore,
     witness: Option<Arc<NodeWitness>>,
     witnesses: Vec<WitnessTarget>,
@@ -122,6 +124,7 @@ impl Node {
             service,
             token,
             listen: node_dir.config.listen.clone(),
+            ui: crate::ui::UiOptions::default(),
             store,
             witness,
             witnesses,
@@ -195,6 +198,7 @@ impl Node {
         router(AppState {
             service: self.service.clone(),
             token: self.token.as_str().into(),
+            ui: self.ui,
             witness: self.witness.clone(),
         })
     }

@@ -5,6 +5,8 @@
 //! fsync thus covers many requests, and nothing is acknowledged before it is on disk. A job that fails rolls back its
 //! own savepoint without disturbing the others in the batch.
 
+mod accounts;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -31,6 +33,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
         include_str!("../migrations/sqlite/0002_list_indexes.sql"),
     ),
     (3, include_str!("../migrations/sqlite/0003_federation.sql")),
+    (4, include_str!("../migrations/sqlite/0004_users.sql")),
 ];
 
 type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;
