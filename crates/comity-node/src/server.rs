@@ -27,6 +27,8 @@ pub struct Node {
     /// The certificate fingerprint peers pin (`tls_cert_sha256`).
     pub tls_cert_sha256: String,
     tls: Arc<rustls::ServerConfig>,
+    /// How the web UI sets its cookies.
+    pub ui: crate::ui::UiOptions,
     store: comity_store::sqlite::SqliteStore,
     witness: Option<Arc<NodeWitness>>,
     witnesses: Vec<WitnessTarget>,
@@ -129,6 +131,7 @@ impl Node {
             listen: node_dir.config.listen.clone(),
             tls_cert_sha256: node_dir.config.tls_cert_sha256.clone().unwrap_or_default(),
             tls,
+            ui: crate::ui::UiOptions::default(),
             store,
             witness,
             witnesses,
@@ -202,6 +205,7 @@ impl Node {
         router(AppState {
             service: self.service.clone(),
             token: self.token.as_str().into(),
+            ui: self.ui,
             witness: self.witness.clone(),
         })
     }

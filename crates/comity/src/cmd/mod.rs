@@ -8,3 +8,4 @@ pub mod request;
 pub mod rules;
 pub mod serve;
 pub mod stats;
+pub mod user;

@@ -1,5 +1,5 @@
-//! `comity serve`: run a node's API over HTTPS (its pinned self-signed certificate) until Ctrl-C or SIGTERM; plain
-//! HTTP only on loopback and only with `--insecure-http`.
+//! `comity serve`: run a node's API and web UI over HTTPS (its pinned self-signed certificate) until Ctrl-C or
+//! SIGTERM; plain HTTP only on loopback and only with `--insecure-http`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,13 +17,14 @@ pub struct ServeArgs {
     /// Address to listen on (default: the config's `listen`, 127.0.0.1:7410).
     #[arg(long)]
     listen: Option<String>,
-    /// Serve plain HTTP instead of HTTPS; allowed only on a loopback address.
-    #[arg(long)]
+    /// Serve plain HTTP instead of HTTPS, with web UI cookies that travel without `Secure`: only on a loopback
+    /// address, for local demonstrations and tests.
+    #[arg(long, alias = "plain-http-cookies")]
     insecure_http: bool,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let node = Node::open(&args.dir)?;
+    let mut node = Node::open(&args.dir)?;
     let addr = args.listen.clone().unwrap_or_else(|| node.listen.clone());
     let listener = node.bind(&addr).await.with_context(|| {
         format!("cannot listen on `{addr}`; choose another address with --listen")
@@ -32,6 +33,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.insecure_http {
         comity_node::tls::check_plain_http_listener(local)
             .map_err(|e| anyhow::anyhow!("--insecure-http refused: {e}"))?;
+        node.ui = comity_node::ui::UiOptions::plain_http_on_loopback(&local)?;
     }
     let scheme = if args.insecure_http { "http" } else { "https" };
     println!(
@@ -41,6 +43,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if !args.insecure_http {
         println!("  TLS certificate sha256 {}", node.tls_cert_sha256);
     }
+    println!("  web UI at {scheme}://{local}/ (add accounts with `comity user add`)");
     println!(
         "  API token in {}",
         args.dir.join(comity_node::config::API_TOKEN_FILE).display()
