@@ -112,7 +112,8 @@ pub struct NodeConfig {
     /// Logs this node witnesses: `[{ origin = "...", key = "<vkey>" }]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub witness_follows: Vec<FollowedLogConfig>,
-    /// Witnesses asked to cosign this node's log: `[{ url = "http://...", key = "<cosignature vkey>" }]`.
+    /// Witnesses asked to cosign this node's log:
+    /// `[{ url = "https://...", key = "<cosignature vkey>", tls_cert_sha256 = "<hex>" }]` (`http://` only on loopback).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log_witnesses: Vec<LogWitnessConfig>,
 }
@@ -135,6 +136,9 @@ pub struct LogWitnessConfig {
     pub url: String,
     /// Its cosignature/v1 verifier key.
     pub key: String,
+    /// The witness's certificate fingerprint (its `tls_cert_sha256`), required for an `https://` URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert_sha256: Option<String>,
 }
 
 fn default_listen() -> String {

@@ -114,10 +114,17 @@ impl Node {
             .log_witnesses
             .iter()
             .map(|w| {
+                let client = match crate::tls::route(&w.url, w.tls_cert_sha256.as_deref())
+                    .map_err(|e| bad(format!("log_witnesses: {e}")))?
+                {
+                    crate::tls::Route::Pinned(fp) => Some(crate::tls::pinned_client(&[&fp])?),
+                    crate::tls::Route::Loopback => None,
+                };
                 Ok(WitnessTarget {
                     url: w.url.clone(),
                     key: comity_tlog::CosignatureVerifier::parse(&w.key)
                         .map_err(|e| bad(format!("log_witnesses `{}`: {e}", w.url)))?,
+                    client,
                 })
             })
             .collect::<Result<Vec<_>, NodeDirError>>()?;

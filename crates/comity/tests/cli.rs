@@ -456,14 +456,7 @@ fn log_prove_check_proof_and_verify_catch_a_tampered_tile() {
     );
 
     let mut server = Command::new(env!("CARGO_BIN_EXE_comity"))
-        .args([
-            "serve",
-            "--dir",
-            d,
-            "--listen",
-            "127.0.0.1:0",
-            "--insecure-http",
-        ])
+        .args(["serve", "--dir", d, "--listen", "127.0.0.1:0"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -472,10 +465,38 @@ fn log_prove_check_proof_and_verify_catch_a_tampered_tile() {
     let mut server_out = std::io::BufReader::new(server.stdout.take().unwrap());
     server_out.read_line(&mut first).unwrap();
     let url = first
-        .split("http://")
+        .split("https://")
         .nth(1)
-        .map(|u| format!("http://{}", u.trim()))
+        .map(|u| format!("https://{}", u.trim()))
         .unwrap();
+    // The node serves HTTPS; the verifier trusts exactly the certificate the node's config pins.
+    let fp = comity_node::config::open(&dir)
+        .unwrap()
+        .config
+        .tls_cert_sha256
+        .unwrap();
+    let out = comity(&["log", "verify", "--url", &url, "--log-key", &key]);
+    assert!(
+        !out.status.success() && text(&out).1.contains("--tls-cert-sha256"),
+        "{:?}",
+        text(&out)
+    );
+    let wrong = "00".repeat(32);
+    let out = comity(&[
+        "log",
+        "verify",
+        "--url",
+        &url,
+        "--tls-cert-sha256",
+        &wrong,
+        "--log-key",
+        &key,
+    ]);
+    assert!(
+        !out.status.success() && text(&out).1.contains("certificate"),
+        "a wrong pin is refused: {:?}",
+        text(&out)
+    );
     let state = tmp.path().join("verifier.state");
     let s = state.to_str().unwrap();
     let out = comity(&[
@@ -483,6 +504,8 @@ fn log_prove_check_proof_and_verify_catch_a_tampered_tile() {
         "verify",
         "--url",
         &url,
+        "--tls-cert-sha256",
+        &fp,
         "--log-key",
         &key,
         "--state-file",
@@ -495,7 +518,16 @@ fn log_prove_check_proof_and_verify_catch_a_tampered_tile() {
         "{:?}",
         text(&out)
     );
-    let out = comity(&["log", "verify", "--url", &url, "--state-file", s]);
+    let out = comity(&[
+        "log",
+        "verify",
+        "--url",
+        &url,
+        "--tls-cert-sha256",
+        &fp,
+        "--state-file",
+        s,
+    ]);
     assert!(
         text(&out).0.contains("consistent with size 2 seen before"),
         "{:?}",
@@ -506,6 +538,8 @@ fn log_prove_check_proof_and_verify_catch_a_tampered_tile() {
         "verify",
         "--url",
         &url,
+        "--tls-cert-sha256",
+        &fp,
         "--state-file",
         s,
         "--witness-key",
@@ -519,7 +553,16 @@ fn log_prove_check_proof_and_verify_catch_a_tampered_tile() {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(&bundle, &bytes).unwrap();
-    let out = comity(&["log", "verify", "--url", &url, "--state-file", s]);
+    let out = comity(&[
+        "log",
+        "verify",
+        "--url",
+        &url,
+        "--tls-cert-sha256",
+        &fp,
+        "--state-file",
+        s,
+    ]);
     let (_, err) = text(&out);
     server.kill().unwrap();
     let _ = server.wait();

@@ -255,10 +255,12 @@ pub fn add_checkpoint_body(old_size: u64, proof: &[Hash], signed_checkpoint: &[u
 /// A witness this node's log asks for cosignatures.
 #[derive(Debug, Clone)]
 pub struct WitnessTarget {
-    /// Base URL of the witness node (`http://host:port`).
+    /// Base URL of the witness node (`https://host:port`, or `http://` on loopback).
     pub url: String,
     /// Its cosignature key.
     pub key: CosignatureVerifier,
+    /// The client pinned to the witness's certificate, for an `https://` witness; `None` uses the caller's client.
+    pub client: Option<reqwest::Client>,
 }
 
 /// What one round of collecting cosignatures gave.
@@ -289,6 +291,7 @@ pub async fn collect_cosignatures(
     };
     for target in witnesses {
         let name = comity_tlog::note::NoteVerifier::name(&target.key).to_owned();
+        let client = target.client.as_ref().unwrap_or(client);
         match ask(log, target, &published.signed, published.size, client).await {
             Ok(signature) => {
                 note.push_signature(signature);

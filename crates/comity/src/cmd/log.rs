@@ -20,9 +20,13 @@ pub enum LogCommand {
     /// Fetch a node's log, re-derive the tree, check the checkpoint, its cosignatures and consistency with the last
     /// checkpoint this verifier saw.
     Verify {
-        /// Base URL of the node (`http://host:port`).
+        /// Base URL of the node (`https://host:port`, or `http://` on loopback).
         #[arg(long)]
         url: String,
+        /// The node's certificate fingerprint (`tls_cert_sha256` in its config.toml or directory entry), required
+        /// for an `https://` URL: the node is trusted only if it presents exactly that certificate.
+        #[arg(long)]
+        tls_cert_sha256: Option<String>,
         /// The log's verifier key (`log_public_key` in the node's config.toml); needed the first time, then kept in
         /// the state file.
         #[arg(long)]
@@ -60,10 +64,19 @@ pub async fn run(command: LogCommand) -> anyhow::Result<ExitCode> {
     match command {
         LogCommand::Verify {
             url,
+            tls_cert_sha256,
             log_key,
             witness_keys,
             state_file,
-        } => verify(&url, log_key, &witness_keys, &state_file).await,
+        } => {
+            let client = match comity_node::tls::route(&url, tls_cert_sha256.as_deref())
+                .map_err(|e| anyhow!("{e}; pass --tls-cert-sha256 for an https:// URL"))?
+            {
+                comity_node::tls::Route::Pinned(fp) => comity_node::tls::pinned_client(&[&fp])?,
+                comity_node::tls::Route::Loopback => comity_node::tls::loopback_client()?,
+            };
+            verify(&client, &url, log_key, &witness_keys, &state_file).await
+        }
         LogCommand::Prove { dir, event, out } => prove(&dir, &event, &out).await,
         LogCommand::CheckProof { file, log_key } => {
             let bytes = std::fs::read(&file)
@@ -179,6 +192,7 @@ async fn fetch(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 async fn verify(
+    client: &reqwest::Client,
     url: &str,
     log_key: Option<String>,
     witness_keys: &[String],
@@ -214,11 +228,7 @@ async fn verify(
                 .map_err(|e| anyhow!("--witness-key `{w}`: {e}; give a cosignature/v1 key"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()?;
-
-    let note_bytes = fetch(&client, &format!("{base}/log/checkpoint")).await?;
+    let note_bytes = fetch(client, &format!("{base}/log/checkpoint")).await?;
     let origin = comity_tlog::note::NoteVerifier::name(&key).to_owned();
     let (checkpoint, note) = Checkpoint::open(&note_bytes, &origin, &key)
         .map_err(|e| anyhow!("the checkpoint is not signed by the log key: {e}"))?;
@@ -237,7 +247,7 @@ async fn verify(
         if tile.kind != TileKind::Entries {
             continue;
         }
-        let bytes = fetch(&client, &format!("{base}/log/{}", tile.path())).await?;
+        let bytes = fetch(client, &format!("{base}/log/{}", tile.path())).await?;
         let entries = decode_bundle(&bytes, tile.width)
             .map_err(|e| anyhow!("tile `{}` is damaged: {e}", tile.path()))?;
         for entry in entries {
@@ -268,7 +278,7 @@ async fn verify(
         let TileKind::Hashes { level } = tile.kind else {
             continue;
         };
-        let bytes = fetch(&client, &format!("{base}/log/{}", tile.path())).await?;
+        let bytes = fetch(client, &format!("{base}/log/{}", tile.path())).await?;
         let served = decode_hash_tile(&tile, &bytes)
             .map_err(|e| anyhow!("tile `{}` is damaged: {e}", tile.path()))?;
         for (i, h) in served.iter().enumerate() {
