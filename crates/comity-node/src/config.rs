@@ -5,7 +5,7 @@
 //! - `signing.key` (0600): the Ed25519 signing key
 //! - `age.key` (0600): the age X25519 identity evidence is sealed to
 //! - `api.token` (0600): the bearer token of the HTTP API
-//! - `node.db`: the SQLite database
+//! - `node.db`: the SQLite database, unless `database = "postgres://..."` in `config.toml` names a PostgreSQL one
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +15,8 @@ use comity_seal::keys::{self, NodeSigningKey};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+use crate::database::Database;
 
 /// File names inside a node directory.
 pub const CONFIG_FILE: &str = "config.toml";
@@ -51,6 +53,18 @@ pub enum NodeDirError {
     Catalogue { path: PathBuf, message: String },
     #[error(transparent)]
     Store(#[from] comity_store::StoreError),
+    #[error(
+        "{database} holds the records of node `{found}`, not `{expected}`; point `database` at this node's own database"
+    )]
+    ForeignDatabase {
+        database: String,
+        found: String,
+        expected: String,
+    },
+    #[error(
+        "the records of this node are in {0}, which only an async caller can reach; open it with `Node::connect`"
+    )]
+    NeedsConnect(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> NodeDirError + '_ {
@@ -84,6 +98,9 @@ pub struct NodeConfig {
     /// A rules catalogue replacing the shipped one (path relative to the node directory, or absolute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalogue: Option<String>,
+    /// Where the records live when not in `node.db`: `postgres://user@host:port/dbname` (see [`Database`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
 }
 
 fn default_listen() -> String {
@@ -207,6 +224,7 @@ async fn write_node(
         created_at,
         listen: default_listen(),
         catalogue: None,
+        database: None,
     };
     let text = toml::to_string_pretty(&config).map_err(|e| NodeDirError::BadConfig {
         path: dir.join(CONFIG_FILE),
@@ -247,6 +265,9 @@ pub fn open(dir: &Path) -> Result<NodeDir, NodeDirError> {
         signing_public_key: config.signing_public_key.clone(),
         age_recipient: config.age_recipient.clone(),
     };
+    if let Some(address) = &config.database {
+        Database::parse(address).map_err(|e| bad(format!("`database`: {e}")))?;
+    }
     Ok(NodeDir {
         path: dir.to_owned(),
         config,
@@ -287,7 +308,18 @@ impl NodeDir {
         Ok(NodeSigningKey::read(&self.path.join(SIGNING_KEY_FILE))?)
     }
 
-    /// Opens the database.
+    /// Where this node's records live: `database` from the config, else `node.db` in the directory.
+    pub fn database(&self) -> Result<Database, NodeDirError> {
+        match &self.config.database {
+            None => Ok(Database::Sqlite(self.path.join(DATABASE_FILE))),
+            Some(address) => Database::parse(address).map_err(|e| NodeDirError::BadConfig {
+                path: self.path.join(CONFIG_FILE),
+                message: format!("`database`: {e}"),
+            }),
+        }
+    }
+
+    /// Opens the SQLite database in the directory (`node.db`), whatever the config names.
     pub fn store(&self) -> Result<comity_store::sqlite::SqliteStore, NodeDirError> {
         Ok(comity_store::sqlite::SqliteStore::open(
             &self.path.join(DATABASE_FILE),

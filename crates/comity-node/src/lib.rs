@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod config;
+pub mod database;
 pub mod problem;
 pub mod safeguards;
 pub mod server;

@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::api::{AppState, router};
 use crate::config::{self, NodeDirError};
+use crate::database::{Database, NodeStore};
 use crate::service::{Clock, NodeService, SystemClock};
 
 /// A node ready to serve.
@@ -18,7 +19,7 @@ pub struct Node {
     pub token: String,
     /// Default listen address from the config.
     pub listen: String,
-    store: comity_store::sqlite::SqliteStore,
+    store: NodeStore,
 }
 
 impl Node {
@@ -27,11 +28,59 @@ impl Node {
         Self::open_with_clock(dir, Arc::new(SystemClock))
     }
 
-    /// Opens the node in `dir` with a given clock.
+    /// Opens the node in `dir` with a given clock, on its SQLite file. A node whose config names a PostgreSQL
+    /// database is refused: use [`Node::connect`].
     pub fn open_with_clock(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, NodeDirError> {
         let node_dir = config::open(dir)?;
+        match node_dir.database()? {
+            Database::Sqlite(path) => Self::open_with_store(
+                dir,
+                NodeStore::Sqlite(comity_store::sqlite::SqliteStore::open(&path)?),
+                clock,
+            ),
+            other => Err(NodeDirError::NeedsConnect(other.describe())),
+        }
+    }
+
+    /// Opens the node in `dir` on the store `database` names (`postgres://...` or `sqlite:PATH`), else the one its
+    /// config names, else its SQLite file. A database that holds another node's records is refused; an empty one
+    /// is marked as this node's.
+    pub async fn connect(
+        dir: &Path,
+        database: Option<&Database>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, NodeDirError> {
+        let node_dir = config::open(dir)?;
+        let database = match database {
+            Some(d) => d.clone(),
+            None => node_dir.database()?,
+        };
+        let store = database.open().await?;
+        let shared = store.shared();
+        let expected = node_dir.identity.authority.as_str();
+        match shared.meta("authority").await? {
+            Some(found) if found != expected => {
+                store.close();
+                return Err(NodeDirError::ForeignDatabase {
+                    database: database.describe(),
+                    found,
+                    expected: expected.to_owned(),
+                });
+            }
+            Some(_) => {}
+            None => shared.set_meta("authority", expected).await?,
+        }
+        Self::open_with_store(dir, store, clock)
+    }
+
+    /// Opens the node in `dir` on a store already opened (for example a PostgreSQL schema of its own in a test).
+    pub fn open_with_store(
+        dir: &Path,
+        store: NodeStore,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, NodeDirError> {
+        let node_dir = config::open(dir)?;
         let catalogue = node_dir.catalogue()?;
-        let store = node_dir.store()?;
         let token = node_dir.api_token()?;
         let safeguards =
             crate::safeguards::Safeguards::embedded(&catalogue).map_err(|message| {
@@ -44,7 +93,7 @@ impl Node {
             node_dir.identity.clone(),
             catalogue,
             safeguards,
-            Arc::new(store.clone()),
+            store.shared(),
             clock,
         );
         Ok(Self {
@@ -53,6 +102,11 @@ impl Node {
             listen: node_dir.config.listen.clone(),
             store,
         })
+    }
+
+    /// The store this node runs on.
+    pub fn store(&self) -> &NodeStore {
+        &self.store
     }
 
     /// The router of this node.

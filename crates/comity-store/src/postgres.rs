@@ -16,6 +16,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
+/// The parsed form of a PostgreSQL address, for checking one before connecting.
+pub use tokio_postgres::Config;
+
 use crate::{
     CaseRecord, EventRecord, Import, RequestFilter, RequestOrder, RequestRecord, Store, StoreError,
     Transition,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use comity_node::server::{Node, shutdown_signal};
+use comity_node::server::shutdown_signal;
 
 /// Arguments of `comity serve`.
 #[derive(Debug, Args)]
@@ -16,10 +16,14 @@ pub struct ServeArgs {
     /// Address to listen on (default: the config's `listen`, 127.0.0.1:7410).
     #[arg(long)]
     listen: Option<String>,
+    /// The database, if not the one the config names (default `node.db` in the directory):
+    /// `postgres://user@host:port/dbname`, shared by every process serving this node, or `sqlite:PATH`.
+    #[arg(long, env = "COMITY_DATABASE", hide_env_values = true)]
+    database: Option<String>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let node = Node::open(&args.dir)?;
+    let node = super::open_node(&args.dir, args.database.as_deref()).await?;
     let addr = args.listen.clone().unwrap_or_else(|| node.listen.clone());
     let listener = node.bind(&addr).await.with_context(|| {
         format!("cannot listen on `{addr}`; choose another address with --listen")
@@ -29,6 +33,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         "comity node `{}` listening on http://{local}",
         node.service.node().authority
     );
+    println!("  records in {}", node.store().describe());
     println!(
         "  API token in {}",
         args.dir.join(comity_node::config::API_TOKEN_FILE).display()
