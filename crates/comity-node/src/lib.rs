@@ -9,4 +9,5 @@ pub mod problem;
 pub mod safeguards;
 pub mod server;
 pub mod service;
+pub mod sweeper;
 pub mod wire;

@@ -10,6 +10,10 @@ use crate::api::{AppState, router};
 use crate::config::{self, NodeDirError};
 use crate::database::{Database, NodeStore};
 use crate::service::{Clock, NodeService, SystemClock};
+use crate::sweeper::ClockSweeper;
+
+/// How often a serving node looks for preservations whose expiry clock ran out.
+const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A node ready to serve.
 pub struct Node {
@@ -129,14 +133,32 @@ impl Node {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = self.router();
-        axum::serve(
+        // Expiry clocks fire in one process of all those serving this node: the sweeper holds a store lease.
+        let sweeper = ClockSweeper::new(
+            self.service.clone(),
+            format!(
+                "serve-{}-{}",
+                std::process::id(),
+                uuid::Uuid::now_v7().simple()
+            ),
+            SWEEP_INTERVAL,
+        );
+        let (stop_sweeper, stopped) = tokio::sync::oneshot::channel::<()>();
+        let sweeping = tokio::spawn(sweeper.run(async {
+            let _ = stopped.await;
+        }));
+        let served = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+        let _ = stop_sweeper.send(());
+        if let Err(e) = sweeping.await {
+            tracing::warn!(error = %e, "the clock sweeper stopped abnormally");
+        }
         self.store.close();
-        Ok(())
+        served
     }
 }
 

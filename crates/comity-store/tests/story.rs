@@ -460,7 +460,7 @@ async fn postgres_keeps_everything_across_a_reconnect_and_events_are_append_only
         .await
         .unwrap()
         .get(0);
-    assert_eq!(migrations, 2, "every migration applied once");
+    assert_eq!(migrations, 3, "every migration applied once");
     for attempt in [
         "UPDATE events SET actor = 'mallory'",
         "DELETE FROM events",

@@ -29,11 +29,21 @@ pub fn postgres_url() -> Option<String> {
 
 /// A new node directory for `authority` (kind contact point, State FR) in `parent`.
 pub async fn init_node(parent: &std::path::Path, authority: &str, now: OffsetDateTime) -> PathBuf {
+    init_node_as(parent, authority, AuthorityKind::ContactPoint, now).await
+}
+
+/// A new node directory for `authority` of `kind` (State FR) in `parent`.
+pub async fn init_node_as(
+    parent: &std::path::Path,
+    authority: &str,
+    kind: AuthorityKind,
+    now: OffsetDateTime,
+) -> PathBuf {
     let dir = parent.join(authority);
     let params = InitParams {
         authority: AuthorityId::parse(authority).unwrap(),
         state: IsoCountry::parse("FR").unwrap(),
-        kind: AuthorityKind::ContactPoint,
+        kind,
         name: "Test authority".into(),
     };
     config::init(&dir, &params, now).await.unwrap();
