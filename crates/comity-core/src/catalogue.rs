@@ -202,6 +202,8 @@ pub struct Mechanism {
     pub lifecycle: Lifecycle,
     /// Whether a judicial authorisation must be recorded before sending.
     pub authorisation_required: bool,
+    /// The kind of authority requests of this mechanism are addressed to.
+    pub addressed_to: crate::authority::AuthorityKind,
     /// The data categories it may seek.
     pub data_categories: Vec<DataCategory>,
     /// Fields that must be filled.
@@ -349,12 +351,18 @@ mod file {
         title: String,
         lifecycle: String,
         authorisation: String,
+        #[serde(default = "central_authority")]
+        addressed_to: String,
         data_categories: Vec<String>,
         required_fields: Vec<String>,
         refusal_grounds: Vec<String>,
         citations: Vec<Citation>,
         #[serde(default)]
         clock: Vec<Clock>,
+    }
+
+    fn central_authority() -> String {
+        "central-authority".to_owned()
     }
 
     #[derive(Deserialize)]
@@ -495,6 +503,10 @@ mod file {
                         false
                     }
                 };
+                let addressed_to = ck.parsed::<crate::authority::AuthorityKind>(
+                    &format!("{at} addressed_to"),
+                    &m.addressed_to,
+                );
                 let data_categories = m
                     .data_categories
                     .iter()
@@ -589,6 +601,8 @@ mod file {
                         title: m.title.clone(),
                         lifecycle,
                         authorisation_required,
+                        addressed_to: addressed_to
+                            .unwrap_or(crate::authority::AuthorityKind::CentralAuthority),
                         data_categories,
                         required_fields,
                         refusal_grounds: m.refusal_grounds.clone(),

@@ -66,7 +66,8 @@ async fn main() {
     for i in 0..concurrency {
         // Each client sticks to one process, so the processes share the clients evenly.
         let url = format!("{}/api/v1/requests", bases[i % bases.len()]);
-        let (client, token, body, done) = (client.clone(), token.clone(), body.clone(), done.clone());
+        let (client, token, body, done) =
+            (client.clone(), token.clone(), body.clone(), done.clone());
         tasks.push(tokio::spawn(async move {
             while Instant::now() < deadline {
                 let resp = client

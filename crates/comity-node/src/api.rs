@@ -31,6 +31,8 @@ pub struct AppState {
     pub service: NodeService,
     /// The API bearer token.
     pub token: Arc<str>,
+    /// This node's witness, when it witnesses other logs.
+    pub witness: Option<Arc<crate::eventlog::witness::NodeWitness>>,
 }
 
 /// A JSON body read strictly: `application/json`, UTF-8, within the size limit, every field known.
@@ -344,6 +346,176 @@ async fn transition(
     Ok(Json(s.service.transition(&id, input, &actor).await?))
 }
 
+/// The period of the statistics.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatisticsParams {
+    /// First day (UTC), `YYYY-MM-DD`, included; default 1 January of this year.
+    pub from: Option<String>,
+    /// Last day (UTC), `YYYY-MM-DD`, included; default today.
+    pub to: Option<String>,
+}
+
+#[expect(
+    clippy::result_large_err,
+    reason = "a problem is built only on the error path"
+)]
+fn parse_day(value: Option<&str>, name: &str, default: time::Date) -> Result<time::Date, Problem> {
+    let Some(text) = value else {
+        return Ok(default);
+    };
+    time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| {
+        let mut p = Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-query",
+            "The query string is invalid",
+            format!("`{name}` must be a date as YYYY-MM-DD"),
+        );
+        p.errors.push(crate::problem::ProblemField {
+            pointer: format!("/{name}"),
+            detail: format!("`{text}` is not a date as YYYY-MM-DD"),
+        });
+        p
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/statistics", tag = "log", params(StatisticsParams),
+    responses((status = 200, body = crate::statistics::StatisticsView,
+        description = "Counts from the log's leaves, with the checkpoint they were computed against; public"),
+        (status = 400, body = Problem), (status = 422, body = Problem)))]
+async fn statistics(
+    State(s): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<crate::statistics::StatisticsView>, Problem> {
+    let p: StatisticsParams = query(raw)?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let start =
+        time::Date::from_calendar_date(today.year(), time::Month::January, 1).unwrap_or(today);
+    let period = crate::statistics::Period {
+        from: parse_day(p.from.as_deref(), "from", start)?,
+        to: parse_day(p.to.as_deref(), "to", today)?,
+    };
+    Ok(Json(s.service.statistics(period).await?))
+}
+
+const CHECKPOINT_TYPE: &str = "text/plain; charset=utf-8";
+
+#[expect(
+    clippy::result_large_err,
+    reason = "a problem is built only on the error path"
+)]
+fn log_reader(s: &AppState) -> Result<&crate::eventlog::LogReader, Problem> {
+    s.service
+        .log_reader()
+        .ok_or_else(|| Problem::not_found("this node publishes no event log"))
+}
+
+#[utoipa::path(get, path = "/log/checkpoint", tag = "log",
+    responses((status = 200, content_type = "text/plain", description = "The latest checkpoint (C2SP tlog-checkpoint \
+        signed note) with the witnesses' cosignatures once collected")))]
+async fn log_checkpoint(State(s): State<AppState>) -> Result<Response, Problem> {
+    let reader = log_reader(&s)?.clone();
+    let (_, note) = tokio::task::spawn_blocking(move || reader.checkpoint())
+        .await
+        .map_err(|_| Problem::internal())?
+        .map_err(|e| {
+            tracing::error!(error = %e, "checkpoint unreadable");
+            Problem::internal()
+        })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, CHECKPOINT_TYPE),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        note,
+    )
+        .into_response())
+}
+
+#[utoipa::path(get, path = "/log/tile/{path}", tag = "log",
+    params(("path" = String, Path, description = "Tile path per C2SP tlog-tiles: `<L>/<N>[.p/<W>]` or \
+        `entries/<N>[.p/<W>]`")),
+    responses((status = 200, content_type = "application/octet-stream",
+        description = "A hash tile or entry bundle; full tiles are immutable"), (status = 404, body = Problem)))]
+async fn log_tile(
+    State(s): State<AppState>,
+    Path(path): Path<String>,
+) -> Result<Response, Problem> {
+    let tile = comity_tlog::tiles::TileId::parse_path(&format!("tile/{path}"))
+        .map_err(|_| Problem::not_found("not a tile path of C2SP tlog-tiles"))?;
+    let file = log_reader(&s)?.dir().join(tile.path());
+    let bytes = tokio::fs::read(&file)
+        .await
+        .map_err(|_| Problem::not_found("no such tile; fetch the checkpoint again and retry"))?;
+    let cache = if tile.is_partial() {
+        "public, max-age=60"
+    } else {
+        "public, max-age=31536000, immutable"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CACHE_CONTROL, cache),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[utoipa::path(post, path = "/log/witness/add-checkpoint", tag = "log",
+    request_body(content = String, content_type = "text/plain",
+        description = "C2SP tlog-witness: `old <size>`, consistency proof lines, a blank line, the signed checkpoint"),
+    responses((status = 200, content_type = "text/plain", description = "The cosignature line"),
+        (status = 400, body = Problem), (status = 403, body = Problem, description = "Checkpoint not signed by the log"),
+        (status = 404, body = Problem, description = "Unknown log, or this node witnesses no log"),
+        (status = 409, content_type = "text/x.tlog.size", description = "Old size is not the last cosigned size; the \
+            body is that size"),
+        (status = 422, body = Problem, description = "The consistency proof does not verify")))]
+async fn witness_add_checkpoint(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    use crate::eventlog::witness::Refusal;
+    let witness = s
+        .witness
+        .clone()
+        .ok_or_else(|| Problem::not_found("this node witnesses no log"))?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+    let result = tokio::task::spawn_blocking(move || witness.add_checkpoint(&body, now))
+        .await
+        .map_err(|_| Problem::internal())?;
+    match result {
+        Ok(line) => Ok(([(header::CONTENT_TYPE, CHECKPOINT_TYPE)], line).into_response()),
+        Err(Refusal::SizeMismatch { cosigned_size, .. }) => Ok((
+            StatusCode::CONFLICT,
+            [(header::CONTENT_TYPE, "text/x.tlog.size")],
+            format!("{cosigned_size}\n"),
+        )
+            .into_response()),
+        Err(Refusal::Internal) => Err(Problem::internal()),
+        Err(refusal) => {
+            let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let slug = match status {
+                StatusCode::FORBIDDEN => "checkpoint-signature",
+                StatusCode::NOT_FOUND => "unknown-log",
+                StatusCode::CONFLICT => "split-view",
+                StatusCode::UNPROCESSABLE_ENTITY => "inconsistent-checkpoint",
+                _ => "bad-add-checkpoint",
+            };
+            Err(Problem::new(
+                status,
+                slug,
+                "Checkpoint not cosigned",
+                refusal.to_string(),
+            ))
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/requests/{id}/findings", tag = "safeguards", security(("bearer" = [])),
     params(("id" = String, Path, description = "Request id")),
     responses((status = 200, body = crate::safeguards::FindingsView), (status = 404, body = Problem)))]
@@ -363,6 +535,121 @@ async fn check(
     JsonBody(input): JsonBody<crate::wire::RequestInput>,
 ) -> Result<Json<crate::safeguards::FindingsView>, Problem> {
     Ok(Json(s.service.check_document(&input)?))
+}
+
+#[utoipa::path(post, path = "/federation/v1/messages", tag = "federation",
+    request_body(content = String, description = "A DSSE envelope signed by the sending authority", content_type = "application/json"),
+    responses((status = 200, description = "Stored durably: the receiver's signed receipt (DSSE)"),
+        (status = 422, description = "Refused: a signed negative receipt with a reason code; nothing was stored")))]
+async fn federation_message(State(s): State<AppState>, body: Bytes) -> Response {
+    let answer = s.service.receive(&body).await;
+    let status = if answer.accepted {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut response = (status, answer.receipt).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The directory in force.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DirectoryView {
+    /// Version in force, if any.
+    pub version: Option<u64>,
+    /// The document, if any.
+    pub document: Option<crate::federation::directory::DirectoryDocument>,
+}
+
+#[utoipa::path(get, path = "/api/v1/directory", tag = "federation", security(("bearer" = [])),
+    responses((status = 200, body = DirectoryView)))]
+async fn directory(State(s): State<AppState>) -> Json<DirectoryView> {
+    let d = s.service.federation().directory();
+    Json(DirectoryView {
+        version: d.as_ref().map(|d| d.version),
+        document: d.map(|d| d.document.clone()),
+    })
+}
+
+#[utoipa::path(put, path = "/api/v1/directory", tag = "federation", security(("bearer" = [])),
+    request_body(content = String, description = "The signed directory (DSSE envelope)", content_type = "application/json"),
+    responses((status = 200, body = DirectoryView), (status = 422, body = Problem)))]
+async fn install_directory(
+    State(s): State<AppState>,
+    JsonBody(envelope): JsonBody<comity_seal::dsse::Envelope>,
+) -> Result<Json<DirectoryView>, Problem> {
+    s.service
+        .federation()
+        .install_directory(&envelope)
+        .map_err(|e| {
+            Problem::invalid(vec![comity_core::request::FieldProblem::new(
+                "",
+                e.to_string(),
+            )])
+        })?;
+    Ok(directory(State(s)).await)
+}
+
+/// Where to forward a received request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardInput {
+    /// The authority to forward to (for example a domestic provider).
+    pub recipient: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/forward", tag = "federation", security(("bearer" = [])),
+    params(("id" = String, Path, description = "A received request")), request_body = ForwardInput,
+    responses((status = 200, body = RequestView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn forward(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<ForwardInput>,
+) -> Result<Json<RequestView>, Problem> {
+    let actor = actor(&headers)?;
+    Ok(Json(
+        s.service.forward(&id, &input.recipient, &actor).await?,
+    ))
+}
+
+/// A message refused at the door.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SecurityEventView {
+    /// When.
+    pub at: String,
+    /// Reason code.
+    pub code: String,
+    /// Claimed sender.
+    pub sender: Option<String>,
+    /// Claimed message id.
+    pub message_id: Option<String>,
+    /// What happened.
+    pub detail: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/security-events", tag = "federation", security(("bearer" = [])),
+    responses((status = 200, body = [SecurityEventView])))]
+async fn security_events(
+    State(s): State<AppState>,
+) -> Result<Json<Vec<SecurityEventView>>, Problem> {
+    let events = s.service.security_events(200).await?;
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| SecurityEventView {
+                at: crate::wire::rfc3339(e.at),
+                code: e.code,
+                sender: e.sender,
+                message_id: e.message_id,
+                detail: e.detail,
+            })
+            .collect(),
+    ))
 }
 
 async fn not_found() -> Problem {
@@ -396,8 +683,9 @@ impl utoipa::Modify for BearerAuth {
 #[openapi(
     info(title = "comity node API", description = "Requests, cases and the rules catalogue of one comity node"),
     paths(healthz, openapi_json, node, mechanisms, mechanism, create_case, cases, case, create_request, requests,
-        request, transition, findings, check),
-    components(schemas(Problem)),
+        request, transition, findings, check, federation_message, directory, install_directory, forward,
+        security_events, statistics, log_checkpoint, log_tile, witness_add_checkpoint),
+    components(schemas(Problem, crate::statistics::StatisticsView, crate::statistics::Counts)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -415,11 +703,22 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}/transitions", post(transition))
         .route("/requests/{id}/findings", get(findings))
         .route("/checks", post(check))
+        .route("/directory", get(directory).put(install_directory))
+        .route("/requests/{id}/forward", post(forward))
+        .route("/security-events", get(security_events))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    // The log is public and read-only; the witness endpoint checks signatures, not tokens.
+    let log = Router::new()
+        .route("/checkpoint", get(log_checkpoint))
+        .route("/tile/{*path}", get(log_tile))
+        .route("/witness/add-checkpoint", post(witness_add_checkpoint));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/api/v1/statistics", get(statistics))
+        .nest("/log", log)
         .route("/openapi.json", get(openapi_json))
         .nest("/api/v1", api)
+        .route("/federation/v1/messages", post(federation_message))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -6,6 +6,8 @@
 //! - `age.key` (0600): the age X25519 identity evidence is sealed to
 //! - `api.token` (0600): the bearer token of the HTTP API
 //! - `node.db`: the SQLite database, unless `database = "postgres://..."` in `config.toml` names a PostgreSQL one
+//! - `log.key`, `log.salt`, `witness.key` (0600) and `log/`: the transparency log of the node's events
+//!   ([`crate::eventlog`])
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +30,8 @@ pub const AGE_IDENTITY_FILE: &str = "age.key";
 pub const API_TOKEN_FILE: &str = "api.token";
 /// The database.
 pub const DATABASE_FILE: &str = "node.db";
+/// The signed directory of authorities in force.
+pub const DIRECTORY_FILE: &str = "directory.json";
 
 /// What can go wrong with a node directory.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +69,8 @@ pub enum NodeDirError {
         "the records of this node are in {0}, which only an async caller can reach; open it with `Node::connect`"
     )]
     NeedsConnect(String),
+    #[error(transparent)]
+    Log(#[from] crate::eventlog::EventLogError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> NodeDirError + '_ {
@@ -101,6 +107,44 @@ pub struct NodeConfig {
     /// Where the records live when not in `node.db`: `postgres://user@host:port/dbname` (see [`Database`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// The directory operator's public key (`ed25519:...`) this node trusts to sign the directory of authorities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory_operator_key: Option<String>,
+    /// Checkpoint origin of the node's event log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_origin: Option<String>,
+    /// Verifier key of the node's event log (C2SP signed-note vkey).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_public_key: Option<String>,
+    /// Cosignature/v1 verifier key of this node as a witness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness_public_key: Option<String>,
+    /// Logs this node witnesses: `[{ origin = "...", key = "<vkey>" }]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witness_follows: Vec<FollowedLogConfig>,
+    /// Witnesses asked to cosign this node's log: `[{ url = "http://...", key = "<cosignature vkey>" }]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_witnesses: Vec<LogWitnessConfig>,
+}
+
+/// A log this node witnesses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowedLogConfig {
+    /// Checkpoint origin.
+    pub origin: String,
+    /// The log's verifier key.
+    pub key: String,
+}
+
+/// A witness asked to cosign this node's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogWitnessConfig {
+    /// Base URL of the witness node.
+    pub url: String,
+    /// Its cosignature/v1 verifier key.
+    pub key: String,
 }
 
 fn default_listen() -> String {
@@ -214,6 +258,7 @@ async fn write_node(
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut token);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token);
     keys::write_secret_file(&dir.join(API_TOKEN_FILE), format!("{token}\n").as_bytes())?;
+    let log_keys = crate::eventlog::ensure_keys(dir, &params.authority)?;
     let config = NodeConfig {
         authority: params.authority.to_string(),
         state: params.state.to_string(),
@@ -225,6 +270,12 @@ async fn write_node(
         listen: default_listen(),
         catalogue: None,
         database: None,
+        directory_operator_key: None,
+        log_origin: Some(comity_tlog::note::NoteSigner::name(&log_keys.signer).to_owned()),
+        log_public_key: Some(log_keys.signer.verifier().to_string()),
+        witness_public_key: Some(log_keys.witness.verifier().to_key_string()),
+        witness_follows: Vec::new(),
+        log_witnesses: Vec::new(),
     };
     let text = toml::to_string_pretty(&config).map_err(|e| NodeDirError::BadConfig {
         path: dir.join(CONFIG_FILE),
@@ -252,8 +303,31 @@ pub fn open(dir: &Path) -> Result<NodeDir, NodeDirError> {
         path: config_path.clone(),
         message,
     };
-    let config: NodeConfig =
+    let mut config: NodeConfig =
         toml::from_str(&text).map_err(|e| bad(e.to_string().trim().replace('\n', " ")))?;
+    if config.log_public_key.is_none() {
+        // A node made before the event log: create its log keys and record them in the config.
+        let authority = AuthorityId::parse(&config.authority).map_err(|e| bad(e.to_string()))?;
+        let log_keys = crate::eventlog::ensure_keys(dir, &authority)?;
+        let origin = comity_tlog::note::NoteSigner::name(&log_keys.signer).to_owned();
+        let public = log_keys.signer.verifier().to_string();
+        let witness = log_keys.witness.verifier().to_key_string();
+        // Top-level keys go before the first line that is not a comment, so no table can capture them.
+        let insert = format!(
+            "log_origin = \"{origin}\"\nlog_public_key = \"{public}\"\nwitness_public_key = \"{witness}\"\n"
+        );
+        let split = text
+            .lines()
+            .take_while(|l| l.trim_start().starts_with('#'))
+            .map(|l| l.len() + 1)
+            .sum::<usize>()
+            .min(text.len());
+        let updated = format!("{}{insert}{}", &text[..split], &text[split..]);
+        crate::eventlog::write_atomic(&config_path, updated.as_bytes())?;
+        config.log_origin = Some(origin);
+        config.log_public_key = Some(public);
+        config.witness_public_key = Some(witness);
+    }
     let identity = NodeIdentity {
         authority: AuthorityId::parse(&config.authority).map_err(|e| bad(e.to_string()))?,
         state: IsoCountry::parse(&config.state).map_err(|e| bad(e.to_string()))?,
@@ -320,6 +394,74 @@ impl NodeDir {
     }
 
     /// Opens the SQLite database in the directory (`node.db`), whatever the config names.
+    /// The pinned directory operator key, if configured.
+    pub fn directory_operator_key(
+        &self,
+    ) -> Result<Option<comity_seal::keys::PublicKey>, NodeDirError> {
+        self.config
+            .directory_operator_key
+            .as_deref()
+            .map(|k| {
+                k.parse()
+                    .map_err(|e: keys::KeyError| NodeDirError::BadConfig {
+                        path: self.path.join(CONFIG_FILE),
+                        message: format!("directory_operator_key: {e}"),
+                    })
+            })
+            .transpose()
+    }
+
+    /// Pins a directory operator key in config.toml (appends the line; refuses to replace a different pin).
+    pub fn pin_directory_operator(
+        &mut self,
+        key: &comity_seal::keys::PublicKey,
+    ) -> Result<(), NodeDirError> {
+        let path = self.path.join(CONFIG_FILE);
+        match &self.config.directory_operator_key {
+            Some(k) if *k == key.to_string() => return Ok(()),
+            Some(k) => {
+                return Err(NodeDirError::BadConfig {
+                    path,
+                    message: format!(
+                        "the node already pins operator key {k}; edit config.toml to change it"
+                    ),
+                });
+            }
+            None => {}
+        }
+        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        // Top-level keys go before any table, so that a table later in the file does not swallow the line.
+        let line = format!("directory_operator_key = \"{key}\"\n");
+        let at = text
+            .match_indices('\n')
+            .map(|(i, _)| i + 1)
+            .find(|&i| !text[i..].starts_with('#'))
+            .unwrap_or(text.len());
+        let text = format!("{}{line}{}", &text[..at], &text[at..]);
+        let config: NodeConfig = toml::from_str(&text).map_err(|e| NodeDirError::BadConfig {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        std::fs::write(&path, &text).map_err(io(&path))?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// The log keys (log signer, salt, witness key).
+    pub fn log_keys(&self) -> Result<crate::eventlog::LogKeys, NodeDirError> {
+        Ok(crate::eventlog::read_keys(&self.path)?)
+    }
+
+    /// The verifier key of the node's log, from the config.
+    pub fn log_verifier(&self) -> Result<comity_tlog::Ed25519Verifier, NodeDirError> {
+        let text = self.config.log_public_key.as_deref().unwrap_or_default();
+        comity_tlog::Ed25519Verifier::parse(text).map_err(|e| NodeDirError::BadConfig {
+            path: self.path.join(CONFIG_FILE),
+            message: format!("log_public_key: {e}"),
+        })
+    }
+
+    /// Opens the database.
     pub fn store(&self) -> Result<comity_store::sqlite::SqliteStore, NodeDirError> {
         Ok(comity_store::sqlite::SqliteStore::open(
             &self.path.join(DATABASE_FILE),

@@ -5,9 +5,12 @@
 pub mod api;
 pub mod config;
 pub mod database;
+pub mod eventlog;
+pub mod federation;
 pub mod problem;
 pub mod safeguards;
 pub mod server;
 pub mod service;
+pub mod statistics;
 pub mod sweeper;
 pub mod wire;

@@ -90,23 +90,10 @@ fn missing_profile(state: IsoCountry, _either: bool) -> Finding {
     }
 }
 
-/// The kind of authority a mechanism is addressed to, when the directory does not say.
-pub fn default_addressee_kind(mechanism: &str) -> AuthorityKind {
-    match mechanism {
-        "expedited-preservation" | "preserved-traffic-disclosure" | "emergency-disclosure" => {
-            AuthorityKind::ContactPoint
-        }
-        "production-order" | "domain-registration-request" | "subscriber-information-order" => {
-            AuthorityKind::Provider
-        }
-        _ => AuthorityKind::CentralAuthority,
-    }
-}
-
 /// What the node knows about how a request is sent: from the node's kind, the addressee, and the recorded events.
 pub fn sending(
     own_kind: AuthorityKind,
-    mechanism: &str,
+    mechanism: &comity_core::catalogue::Mechanism,
     issuer: Option<IssuerRole>,
     actions: &[Action],
 ) -> Sending {
@@ -118,7 +105,7 @@ pub fn sending(
     };
     Sending {
         from_kind: own_kind,
-        to_kind: default_addressee_kind(mechanism),
+        to_kind: mechanism.addressed_to,
         issuer: issuer.unwrap_or(default_issuer),
         validated_by: authorised.then_some(IssuerRole::Judge),
         judicial_authorisation: authorised,

@@ -16,9 +16,12 @@ use comity_store::{
 use time::OffsetDateTime;
 
 use crate::config::NodeIdentity;
+use crate::eventlog::leaf::{self, Leaf, Side};
+use crate::eventlog::{LogReader, NodeLog};
 use crate::safeguards::{
     self as node_safeguards, AssessmentView, FindingView, FindingsView, Safeguards,
 };
+use crate::statistics::{self, EevArt28Return, Period, StatisticsView};
 use crate::wire::{
     self, CaseInput, CaseView, ClockView, EventView, MechanismList, MechanismView, NewRequestInput,
     NodeView, RefusalGroundView, RequestInput, RequestView, TransitionInput,
@@ -133,11 +136,14 @@ pub struct ListQuery {
 /// The service of one node.
 #[derive(Clone)]
 pub struct NodeService {
-    identity: NodeIdentity,
-    catalogue: Arc<Catalogue>,
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    safeguards: Arc<Safeguards>,
+    pub(crate) identity: NodeIdentity,
+    pub(crate) catalogue: Arc<Catalogue>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) safeguards: Arc<Safeguards>,
+    pub(crate) federation: Arc<crate::federation::Federation>,
+    pub(crate) log: Option<NodeLog>,
+    pub(crate) log_reader: Option<LogReader>,
 }
 
 impl std::fmt::Debug for NodeService {
@@ -152,6 +158,7 @@ impl NodeService {
         identity: NodeIdentity,
         catalogue: Catalogue,
         safeguards: Safeguards,
+        federation: crate::federation::Federation,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -161,7 +168,144 @@ impl NodeService {
             store,
             clock,
             safeguards: Arc::new(safeguards),
+            federation: Arc::new(federation),
+            log: None,
+            log_reader: None,
         }
+    }
+
+    /// Now, by the node's clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// The latest messages refused at the door.
+    pub async fn security_events(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<comity_store::SecurityEvent>, ServiceError> {
+        Ok(self.store.security_events(limit).await?)
+    }
+
+    /// The federation side (directory, keys, delivery).
+    pub fn federation(&self) -> &crate::federation::Federation {
+        &self.federation
+    }
+
+    /// The same service, reading the published log through `reader` (for statistics), whoever appends to it.
+    pub fn with_log_reader(mut self, reader: LogReader) -> Self {
+        self.log_reader = Some(reader);
+        self
+    }
+
+    /// Reads the published log, whoever appends to it.
+    pub fn log_reader(&self) -> Option<&LogReader> {
+        self.log_reader.as_ref()
+    }
+
+    /// The published log and its leaves.
+    async fn published_leaves(&self) -> Result<(u64, String, Vec<Leaf>), ServiceError> {
+        let reader = self
+            .log_reader
+            .clone()
+            .ok_or_else(|| ServiceError::Internal("this node has no event log".into()))?;
+        tokio::task::spawn_blocking(move || {
+            let (checkpoint, note) = reader
+                .checkpoint()
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let leaves = reader
+                .leaves(checkpoint.size)
+                .map_err(|e| ServiceError::Internal(e.to_string()))?
+                .iter()
+                .map(|b| Leaf::parse(b))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            Ok((
+                checkpoint.size,
+                String::from_utf8_lossy(&note).into_owned(),
+                leaves,
+            ))
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+    }
+
+    /// Days from a request's sending (or receipt) to its execution, for executions on a day of `period`.
+    async fn days_to_execution(&self, period: Period) -> Result<Vec<f64>, ServiceError> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.store.requests_by_id(after.as_deref(), 500).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id.clone());
+            for record in &page {
+                let events = self.store.events(&record.id).await?;
+                let start = events
+                    .iter()
+                    .find(|e| e.action == "send" || e.action == "receive")
+                    .map(|e| e.at);
+                let done = events
+                    .iter()
+                    .find(|e| e.action == "execute" || e.action == "execute-partially")
+                    .map(|e| e.at);
+                if let (Some(start), Some(done)) = (start, done)
+                    && period.contains(done.to_offset(time::UtcOffset::UTC).date())
+                {
+                    out.push((done - start).as_seconds_f64() / 86_400.0);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Statistics of a period, from the published leaves, with the checkpoint they were computed against.
+    pub async fn statistics(&self, period: Period) -> Result<StatisticsView, ServiceError> {
+        if period.from > period.to {
+            return Err(invalid("/from", "`from` must not be after `to`"));
+        }
+        let (size, checkpoint, leaves) = self.published_leaves().await?;
+        let counts = statistics::count(&leaves, period);
+        let median = statistics::median(self.days_to_execution(period).await?);
+        Ok(StatisticsView {
+            from: period.from.to_string(),
+            to: period.to.to_string(),
+            counts,
+            median_days_to_execution: median,
+            log_size: size,
+            checkpoint,
+        })
+    }
+
+    /// The EEV Art 28 annual return for `year`.
+    pub async fn eev_art28(&self, year: i32) -> Result<EevArt28Return, ServiceError> {
+        let (size, checkpoint, leaves) = self.published_leaves().await?;
+        let mut r = statistics::eev_art28(&leaves, year);
+        let period = Period {
+            from: time::Date::from_calendar_date(year, time::Month::January, 1)
+                .map_err(|e| invalid("/year", e.to_string()))?,
+            to: time::Date::from_calendar_date(year, time::Month::December, 31)
+                .map_err(|e| invalid("/year", e.to_string()))?,
+        };
+        r.median_days_to_data = statistics::median(self.days_to_execution(period).await?);
+        r.log_size = size;
+        r.checkpoint = checkpoint;
+        Ok(r)
+    }
+
+    /// The same service, appending every lifecycle event to `log`.
+    pub fn with_log(mut self, log: NodeLog) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    /// The event log, when this process holds it.
+    pub fn log(&self) -> Option<&NodeLog> {
+        self.log.as_ref()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     /// The safeguard rules and profiles in force.
@@ -332,7 +476,49 @@ impl NodeService {
         let (record, events, _) = self.load(id).await?;
         let mut view = self.view(&record, &events, None)?;
         view.events = events.iter().map(event_view).collect();
+        view.exchange = self.exchange_view(&record.id).await?;
         Ok(view)
+    }
+
+    async fn exchange_view(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::wire::ExchangeView>, ServiceError> {
+        if self.federation.directory().is_none() {
+            return Ok(None);
+        }
+        let Some(link) = self.store.link(id).await? else {
+            return Ok(None);
+        };
+        let sent = self
+            .store
+            .outbox_of_thread(&link.thread)
+            .await?
+            .into_iter()
+            .filter(|m| m.recipient == link.counterpart)
+            .map(|m| crate::wire::SentMessageView {
+                status: if m.failed.is_some() {
+                    "refused"
+                } else if m.receipt.is_some() {
+                    "delivered"
+                } else {
+                    "pending"
+                }
+                .into(),
+                message_id: m.message_id,
+                recipient: m.recipient,
+                attempts: m.attempts,
+                refusal: m.failed,
+                receipt: m.receipt,
+            })
+            .collect();
+        Ok(Some(crate::wire::ExchangeView {
+            direction: link.direction,
+            counterpart: link.counterpart,
+            thread: link.thread,
+            upstream: link.upstream,
+            sent,
+        }))
     }
 
     /// Lists requests.
@@ -458,6 +644,18 @@ impl NodeService {
             &entered,
         ));
         let detail = serde_json::json!({ "grounds": grounds }).to_string();
+        let (outbox, link) = self
+            .outgoing_message(
+                &record,
+                &doc,
+                action,
+                reason,
+                &grounds,
+                input.recipient.as_deref(),
+                now,
+            )
+            .await?;
+        let queued = outbox.is_some();
         let updated = self
             .store
             .transition(Transition {
@@ -475,13 +673,150 @@ impl NodeService {
                 expected_version: record.version,
                 next_due,
                 document: None,
+                outbox,
+                link,
             })
             .await?;
+        if queued {
+            self.federation.notify();
+        }
         tracing::info!(request = %record.id, %action, from = %state, %to, "request transition");
         let events = self.store.events(&updated.id).await?;
+        if let Some(log) = &self.log
+            && let Some(event) = events.last()
+        {
+            // The store has committed: the event is kept whatever happens here, and a failed append is made good by
+            // the next catch-up.
+            match self.leaf_for(log, &doc, &updated.mechanism, event) {
+                Ok(leaf) => {
+                    if let Err(e) = log.append(&event.request_id, event.seq, &leaf).await {
+                        tracing::warn!(request = %record.id, seq = event.seq, error = %e, "event not yet logged");
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(request = %record.id, seq = event.seq, error = %e, "no leaf for event")
+                }
+            }
+        }
         let mut view = self.view(&updated, &events, Some(&doc))?;
         view.events = events.iter().map(event_view).collect();
+        view.exchange = self.exchange_view(&updated.id).await?;
         Ok(view)
+    }
+
+    /// The log leaf of an event: a commitment to it and its coarse facts, never its content.
+    fn leaf_for(
+        &self,
+        log: &NodeLog,
+        doc: &comity_core::request::RequestDocument,
+        mechanism: &str,
+        event: &EventRecord,
+    ) -> Result<Leaf, String> {
+        let at_ms = i64::try_from(event.at.unix_timestamp_nanos() / 1_000_000)
+            .map_err(|_| "event time out of range".to_owned())?;
+        let salt = leaf::event_salt(log.salt(), &event.request_id, event.seq);
+        let commitment = leaf::commitment(
+            &salt,
+            &leaf::EventFacts {
+                request_id: &event.request_id,
+                seq: event.seq,
+                action: &event.action,
+                from_state: &event.from_state,
+                to_state: &event.to_state,
+                at_ms,
+            },
+        );
+        let (side, sending_state, receiving_state) =
+            if doc.requesting_authority == self.identity.authority {
+                (Side::Sent, self.identity.state, doc.requested_state)
+            } else {
+                // A request that came in. Federation records the sender's State from its signed envelope; until
+                // then the authority id's country prefix stands in, else this node's own State.
+                let sender = doc
+                    .requesting_authority
+                    .as_str()
+                    .get(..2)
+                    .and_then(|p| comity_core::IsoCountry::parse(p).ok())
+                    .unwrap_or(self.identity.state);
+                (Side::Received, sender, self.identity.state)
+            };
+        let leaf = Leaf {
+            commitment,
+            side,
+            kind: event
+                .action
+                .parse()
+                .map_err(|e: lifecycle::UnknownName| e.to_string())?,
+            mechanism: mechanism.to_owned(),
+            instrument: doc.instrument.clone(),
+            sending_state,
+            receiving_state,
+            urgency: doc.urgency,
+            day: event.at.to_offset(time::UtcOffset::UTC).date(),
+            grounds: event_grounds(event),
+            message: None,
+        };
+        leaf.check().map_err(|e| e.to_string())?;
+        Ok(leaf)
+    }
+
+    /// Appends every event the store holds and the log does not: after a crash between the store commit and the
+    /// append, or events written by another process while this one held the log. Returns how many were appended.
+    pub async fn catch_up_log(&self) -> Result<usize, ServiceError> {
+        let Some(log) = &self.log else {
+            return Ok(0);
+        };
+        let mut missing: Vec<(OffsetDateTime, String, u64, Leaf)> = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.store.requests_by_id(after.as_deref(), 500).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id.clone());
+            for record in &page {
+                let events = self.store.events(&record.id).await?;
+                let keys: Vec<(String, u64)> = events
+                    .iter()
+                    .map(|e| (e.request_id.clone(), e.seq))
+                    .collect();
+                let logged = log.logged(&keys);
+                if logged.iter().all(|l| *l) {
+                    continue;
+                }
+                let doc = match self.document(record) {
+                    Ok(doc) => doc,
+                    Err(e) => {
+                        tracing::error!(request = %record.id, error = %e, "events of request cannot be logged");
+                        continue;
+                    }
+                };
+                for (event, _) in events.iter().zip(&logged).filter(|(_, l)| !**l) {
+                    match self.leaf_for(log, &doc, &record.mechanism, event) {
+                        Ok(leaf) => {
+                            missing.push((event.at, event.request_id.clone(), event.seq, leaf))
+                        }
+                        Err(e) => {
+                            tracing::error!(request = %record.id, seq = event.seq, error = %e, "no leaf for event")
+                        }
+                    }
+                }
+            }
+        }
+        missing.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+        let count = missing.len();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (_, request_id, seq, leaf) in missing {
+            let log = log.clone();
+            tasks.spawn(async move { log.append(&request_id, seq, &leaf).await });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            joined
+                .map_err(|e| ServiceError::Internal(e.to_string()))?
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        }
+        if count > 0 {
+            tracing::info!(count, "event log caught up with the store");
+        }
+        Ok(count)
     }
 
     fn check_grounds(
@@ -565,7 +900,7 @@ impl NodeService {
         };
         let mut findings: Vec<Finding> = Vec::new();
         if action == Action::Send {
-            let sending = node_safeguards::sending(self.identity.kind, &mechanism.id, issuer, done);
+            let sending = node_safeguards::sending(self.identity.kind, mechanism, issuer, done);
             findings =
                 self.safeguards
                     .outgoing(doc, &self.catalogue, self.identity.state, &sending);
@@ -706,6 +1041,7 @@ impl NodeService {
                     expected_version: Some(record.version),
                     issuer: None,
                     checklist: Vec::new(),
+                    recipient: None,
                 };
                 match self.transition(&record.id, step, CLOCK_ACTOR).await {
                     Ok(_) => expired.push(record.id.clone()),
@@ -749,7 +1085,7 @@ impl NodeService {
         mechanism: &Mechanism,
         done: &[Action],
     ) -> FindingsView {
-        let sending = node_safeguards::sending(self.identity.kind, &mechanism.id, None, done);
+        let sending = node_safeguards::sending(self.identity.kind, mechanism, None, done);
         let outgoing =
             self.safeguards
                 .outgoing(doc, &self.catalogue, self.identity.state, &sending);
@@ -767,25 +1103,24 @@ impl NodeService {
         }
     }
 
-    async fn load(
+    pub(crate) async fn load(
         &self,
         id: &str,
     ) -> Result<(RequestRecord, Vec<EventRecord>, &Mechanism), ServiceError> {
-        let record = self
-            .store
-            .request(id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound {
-                what: "request",
-                id: id.to_owned(),
-            })?;
+        let (record, events) =
+            self.store
+                .request_with_events(id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: "request",
+                    id: id.to_owned(),
+                })?;
         let mechanism = self.catalogue.mechanism(&record.mechanism).ok_or_else(|| {
             ServiceError::Internal(format!(
                 "request `{id}` uses mechanism `{}`, which the catalogue in force no longer has",
                 record.mechanism
             ))
         })?;
-        let events = self.store.events(id).await?;
         let steps = events
             .iter()
             .map(|e| {
@@ -817,7 +1152,7 @@ impl NodeService {
         Ok((record, events, mechanism))
     }
 
-    fn document(
+    pub(crate) fn document(
         &self,
         record: &RequestRecord,
     ) -> Result<comity_core::request::RequestDocument, ServiceError> {
@@ -827,8 +1162,14 @@ impl NodeService {
                 record.id
             ))
         })?;
+        // A request received from, or forwarded by, another authority keeps its requesting authority.
+        let author = input
+            .requesting_authority
+            .as_deref()
+            .and_then(|a| comity_core::AuthorityId::parse(a).ok())
+            .unwrap_or_else(|| self.identity.authority.clone());
         input
-            .into_document(&self.identity.authority, &self.catalogue)
+            .into_document(&author, &self.catalogue)
             .map_err(|problems| {
                 ServiceError::Internal(format!(
                     "request `{}` no longer fits the catalogue in force: {}",
@@ -890,6 +1231,7 @@ impl NodeService {
             clocks: clocks.iter().map(|c| ClockView::new(c, now)).collect(),
             document: wire::document_to_input(doc),
             events: Vec::new(),
+            exchange: None,
         })
     }
 }
@@ -904,12 +1246,17 @@ fn case_view(r: CaseRecord) -> CaseView {
     }
 }
 
-fn event_view(e: &EventRecord) -> EventView {
-    let grounds = serde_json::from_str::<serde_json::Value>(&e.detail)
+/// The refusal grounds recorded with an event.
+pub(crate) fn event_grounds(e: &EventRecord) -> Vec<String> {
+    serde_json::from_str::<serde_json::Value>(&e.detail)
         .ok()
         .and_then(|v| v.get("grounds").cloned())
         .and_then(|g| serde_json::from_value::<Vec<String>>(g).ok())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn event_view(e: &EventRecord) -> EventView {
+    let grounds = event_grounds(e);
     EventView {
         seq: e.seq,
         action: e.action.clone(),

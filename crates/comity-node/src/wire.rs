@@ -875,6 +875,9 @@ pub struct TransitionInput {
     /// With a decision: answers to the requested side's checklist (see the request's findings).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checklist: Vec<crate::safeguards::ChecklistAnswerInput>,
+    /// With `send`: the authority to send to, overriding the directory's routing (for example a provider).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
 }
 
 /// A recorded event.
@@ -933,6 +936,44 @@ pub struct RequestView {
     /// The events, oldest first (on single-request reads).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<EventView>,
+    /// The cross-border thread this request belongs to, and its messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<ExchangeView>,
+}
+
+/// A request's place in a cross-border thread.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ExchangeView {
+    /// `outgoing` (this node asked) or `incoming` (this node was asked).
+    pub direction: String,
+    /// The other authority.
+    pub counterpart: String,
+    /// Thread id, shared by both sides.
+    pub thread: String,
+    /// For a forwarded request: the incoming request it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// Messages this node sent in the thread.
+    pub sent: Vec<SentMessageView>,
+}
+
+/// A message this node sent.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SentMessageView {
+    /// Message id.
+    pub message_id: String,
+    /// Recipient.
+    pub recipient: String,
+    /// `delivered`, `pending` or `refused`.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Why it was refused, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
+    /// The receiver's signed receipt (DSSE JSON), once there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
 }
 
 /// A page of requests.

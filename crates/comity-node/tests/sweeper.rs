@@ -96,6 +96,8 @@ async fn sweeping_story(store: NodeStore) {
                     expected_version: seq - 1,
                     next_due: (to == "active").then(|| now + Duration::days(60)),
                     document: None,
+                    link: None,
+                    outbox: None,
                 })
                 .await
                 .unwrap();

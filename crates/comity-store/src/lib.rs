@@ -116,6 +116,126 @@ pub struct Transition {
     pub next_due: Option<OffsetDateTime>,
     /// A replacement document, if the step changes it.
     pub document: Option<String>,
+    /// A message to deliver, written in the same transaction (the transactional outbox).
+    pub outbox: Option<OutboxRecord>,
+    /// A link of the request to a cross-border thread, created with this step.
+    pub link: Option<RequestLink>,
+}
+
+/// How a local request is tied to a cross-border thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLink {
+    /// The local request.
+    pub request_id: String,
+    /// `outgoing` (this node asked) or `incoming` (this node was asked).
+    pub direction: String,
+    /// The other authority.
+    pub counterpart: String,
+    /// The thread id, shared by both sides.
+    pub thread: String,
+    /// For a request forwarded onwards: the incoming request it came from.
+    pub upstream: Option<String>,
+}
+
+/// A message waiting for delivery, or delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRecord {
+    /// Position; delivery within a thread follows it.
+    pub seq: u64,
+    /// Message id.
+    pub message_id: String,
+    /// Recipient authority.
+    pub recipient: String,
+    /// Thread id.
+    pub thread: String,
+    /// The signed envelope (JSON).
+    pub envelope: String,
+    /// The hash of the thread's previous message this one links to (`""` for the first); checked on write.
+    pub prev_hash: String,
+    /// The SHA-256 of this envelope, the thread's new head.
+    pub envelope_hash: String,
+    /// When it was queued.
+    pub created_at: OffsetDateTime,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// Not before.
+    pub next_attempt_at: OffsetDateTime,
+    /// The signed receipt, once delivered.
+    pub receipt: Option<String>,
+    /// Why delivery was given up, if it was.
+    pub failed: Option<String>,
+}
+
+/// A message accepted from another node, with the receipt given for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxRecord {
+    /// Message id.
+    pub message_id: String,
+    /// Sender authority.
+    pub sender: String,
+    /// Thread id.
+    pub thread: String,
+    /// SHA-256 of the envelope as received.
+    pub envelope_sha256: String,
+    /// The thread's previous head the message linked to (`""` for the first); checked on write.
+    pub prev_hash: String,
+    /// The signed receipt (JSON).
+    pub receipt: String,
+    /// When.
+    pub received_at: OffsetDateTime,
+}
+
+/// What accepting a message does to the node's records, atomically with the inbox entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built once per message received; boxing buys nothing here"
+)]
+pub enum MessageEffect {
+    /// Nothing beyond recording it.
+    None,
+    /// A new incoming request (with its case, if new) and its first events.
+    NewRequest {
+        case: Option<CaseRecord>,
+        request: RequestRecord,
+        link: RequestLink,
+        events: Vec<EventRecord>,
+        /// The soonest clock once the events are applied.
+        next_due: Option<OffsetDateTime>,
+    },
+    /// A step on an existing request.
+    Step(Box<Transition>),
+}
+
+/// The outcome of accepting a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored now.
+    New,
+    /// Seen before: the stored record, whose receipt is to be returned again.
+    Duplicate(InboxRecord),
+}
+
+/// Something refused at the door.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityEvent {
+    /// When.
+    pub at: OffsetDateTime,
+    /// Reason code.
+    pub code: String,
+    /// Claimed sender.
+    pub sender: Option<String>,
+    /// Claimed message id.
+    pub message_id: Option<String>,
+    /// What happened.
+    pub detail: String,
+}
+
+fn unsupported() -> StoreError {
+    StoreError::Backend(
+        "cross-border messages are not yet supported on this store; run federating nodes on SQLite"
+            .into(),
+    )
 }
 
 /// How to order a list of requests.
@@ -178,6 +298,25 @@ pub trait Store: Send + Sync + 'static {
     async fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRecord>, StoreError>;
     /// The events of a request, in order.
     async fn events(&self, request_id: &str) -> Result<Vec<EventRecord>, StoreError>;
+    /// A request and its events read from one consistent snapshot.
+    async fn request_with_events(
+        &self,
+        id: &str,
+    ) -> Result<Option<(RequestRecord, Vec<EventRecord>)>, StoreError> {
+        // Backends without snapshot reads retry until the projection and the events agree.
+        for _ in 0..5 {
+            let Some(record) = self.request(id).await? else {
+                return Ok(None);
+            };
+            let events = self.events(id).await?;
+            if events.len() as u64 == record.version {
+                return Ok(Some((record, events)));
+            }
+        }
+        Err(StoreError::Backend(format!(
+            "request `{id}` kept changing while being read"
+        )))
+    }
     /// Appends an event and updates the projection atomically, if nobody changed the request since
     /// `expected_version`. Returns the updated request.
     async fn transition(&self, change: Transition) -> Result<RequestRecord, StoreError>;
@@ -185,6 +324,86 @@ pub trait Store: Send + Sync + 'static {
     async fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Writes a node setting.
     async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// The cross-border link of a request.
+    async fn link(&self, _request_id: &str) -> Result<Option<RequestLink>, StoreError> {
+        Err(unsupported())
+    }
+    /// The local request of a thread with a counterpart.
+    async fn link_by_thread(
+        &self,
+        _thread: &str,
+        _counterpart: &str,
+    ) -> Result<Option<RequestLink>, StoreError> {
+        Err(unsupported())
+    }
+    /// The hash of the last message of a thread with a counterpart (`""` if none).
+    async fn thread_head(&self, _thread: &str, _counterpart: &str) -> Result<String, StoreError> {
+        Err(unsupported())
+    }
+    /// Records an accepted message and applies its effect, atomically; a message id seen before changes nothing.
+    async fn accept_message(
+        &self,
+        _inbox: InboxRecord,
+        _effect: MessageEffect,
+    ) -> Result<Accepted, StoreError> {
+        Err(unsupported())
+    }
+    /// The inbox record of a message id.
+    async fn inbox(&self, _message_id: &str) -> Result<Option<InboxRecord>, StoreError> {
+        Err(unsupported())
+    }
+    /// Messages due for delivery at `now`: the oldest undelivered message of each thread, if due.
+    async fn due_outbox(
+        &self,
+        _now: OffsetDateTime,
+        _limit: u32,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        Err(unsupported())
+    }
+    /// The soonest next attempt among undelivered messages.
+    async fn next_outbox_attempt(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        Err(unsupported())
+    }
+    /// Marks a message delivered with its receipt.
+    async fn outbox_delivered(
+        &self,
+        _seq: u64,
+        _receipt: &str,
+        _at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+    /// Records a failed attempt and when to try again.
+    async fn outbox_retry(
+        &self,
+        _seq: u64,
+        _error: &str,
+        _next: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+    /// Gives up on a message (a signed refusal from the receiver).
+    async fn outbox_failed(
+        &self,
+        _seq: u64,
+        _reason: &str,
+        _receipt: &str,
+    ) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+    /// The messages of a thread, sent or queued.
+    async fn outbox_of_thread(&self, _thread: &str) -> Result<Vec<OutboxRecord>, StoreError> {
+        Err(unsupported())
+    }
+    /// Records a security event.
+    async fn security_event(&self, _event: SecurityEvent) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+    /// The latest security events.
+    async fn security_events(&self, _limit: u32) -> Result<Vec<SecurityEvent>, StoreError> {
+        Err(unsupported())
+    }
 
     /// Every node setting, by key.
     async fn all_meta(&self) -> Result<Vec<(String, String)>, StoreError>;

@@ -40,7 +40,11 @@ const MIGRATIONS: &[(i32, &str)] = &[
         2,
         include_str!("../migrations/postgres/0002_list_indexes.sql"),
     ),
-    (3, include_str!("../migrations/postgres/0003_leases.sql")),
+    (
+        3,
+        include_str!("../migrations/postgres/0003_federation.sql"),
+    ),
+    (4, include_str!("../migrations/postgres/0004_leases.sql")),
 ];
 
 /// The PostgreSQL store.
@@ -490,6 +494,12 @@ impl Store for PostgresStore {
 
     #[tracing::instrument(skip_all)]
     async fn transition(&self, change: Transition) -> Result<RequestRecord, StoreError> {
+        if change.outbox.is_some() || change.link.is_some() {
+            return Err(StoreError::Backend(
+                "cross-border messages are not yet supported on the PostgreSQL store; run federating nodes on SQLite"
+                    .into(),
+            ));
+        }
         let e = &change.event;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend)?;

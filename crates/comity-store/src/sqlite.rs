@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 use crate::{
-    CaseRecord, EventRecord, Import, RequestFilter, RequestOrder, RequestRecord, Store, StoreError,
+    Accepted, CaseRecord, EventRecord, Import, InboxRecord, MessageEffect, OutboxRecord,
+    RequestFilter, RequestLink, RequestOrder, RequestRecord, SecurityEvent, Store, StoreError,
     Transition,
 };
 
@@ -29,7 +30,8 @@ const MIGRATIONS: &[(u32, &str)] = &[
         2,
         include_str!("../migrations/sqlite/0002_list_indexes.sql"),
     ),
-    (3, include_str!("../migrations/sqlite/0003_leases.sql")),
+    (3, include_str!("../migrations/sqlite/0003_federation.sql")),
+    (4, include_str!("../migrations/sqlite/0004_leases.sql")),
 ];
 
 type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;
@@ -343,6 +345,314 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
         || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
+/// Appends an event and updates the projection, with its outbox message and link, inside the caller's transaction.
+fn apply_transition(conn: &Connection, change: &Transition) -> Result<RequestRecord, StoreError> {
+    let e = &change.event;
+    let current = load_request(conn, &e.request_id)?.ok_or_else(|| StoreError::NotFound {
+        what: "request",
+        id: e.request_id.clone(),
+    })?;
+    if current.version != change.expected_version || e.seq != change.expected_version + 1 {
+        return Err(StoreError::Conflict {
+            id: e.request_id.clone(),
+            expected: change.expected_version,
+            found: current.version,
+        });
+    }
+    if current.state != e.from_state {
+        return Err(StoreError::Corrupt(format!(
+            "request `{}` is `{}` but the event starts from `{}`",
+            e.request_id, current.state, e.from_state
+        )));
+    }
+    conn.prepare_cached(
+            "INSERT INTO events (request_id, seq, action, from_state, to_state, actor, at_ms, reason, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                e.request_id,
+                i64::try_from(e.seq).unwrap_or(i64::MAX),
+                e.action,
+                e.from_state,
+                e.to_state,
+                e.actor,
+                to_ms(e.at),
+                e.reason,
+                e.detail,
+            ])
+        })
+        .map_err(backend)?;
+    conn.prepare_cached(
+        "UPDATE requests SET state = ?2, version = ?3, updated_ms = ?4, next_due_ms = ?5,
+             document = COALESCE(?6, document) WHERE id = ?1",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            e.request_id,
+            e.to_state,
+            i64::try_from(e.seq).unwrap_or(i64::MAX),
+            to_ms(e.at),
+            change.next_due.map(to_ms),
+            change.document,
+        ])
+    })
+    .map_err(backend)?;
+    if let Some(link) = &change.link {
+        insert_link(conn, link)?;
+    }
+    if let Some(message) = &change.outbox {
+        enqueue(conn, message)?;
+    }
+    load_request(conn, &e.request_id)?
+        .ok_or_else(|| StoreError::Corrupt(format!("request `{}` vanished", e.request_id)))
+}
+
+fn insert_link(conn: &Connection, link: &RequestLink) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO request_links (request_id, direction, counterpart, thread, upstream) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![link.request_id, link.direction, link.counterpart, link.thread, link.upstream])
+    })
+    .map(|_| ())
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Duplicate { what: "thread link", id: format!("{} with {}", link.thread, link.counterpart) }
+        } else {
+            backend(e)
+        }
+    })
+}
+
+/// Moves a thread's head from `prev` to `next`, refusing if the head is not `prev` (a broken or forked chain).
+fn advance_thread(
+    conn: &Connection,
+    thread: &str,
+    counterpart: &str,
+    prev: &str,
+    next: &str,
+) -> Result<(), StoreError> {
+    let head: Option<String> = conn
+        .query_row(
+            "SELECT last_hash FROM threads WHERE thread = ?1 AND counterpart = ?2",
+            params![thread, counterpart],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    if head.as_deref().unwrap_or("") != prev {
+        return Err(StoreError::Conflict {
+            id: format!("thread {thread} with {counterpart}"),
+            expected: 0,
+            found: 0,
+        });
+    }
+    conn.execute(
+        "INSERT INTO threads (thread, counterpart, last_hash, messages) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT(thread, counterpart) DO UPDATE SET last_hash = excluded.last_hash, messages = messages + 1",
+        params![thread, counterpart, next],
+    )
+    .map(|_| ())
+    .map_err(backend)
+}
+
+fn enqueue(conn: &Connection, m: &OutboxRecord) -> Result<(), StoreError> {
+    advance_thread(
+        conn,
+        &m.thread,
+        &m.recipient,
+        &m.prev_hash,
+        &m.envelope_hash,
+    )?;
+    conn.prepare_cached(
+        "INSERT INTO outbox (message_id, recipient, thread, envelope, created_ms, attempts, next_attempt_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            m.message_id,
+            m.recipient,
+            m.thread,
+            m.envelope,
+            to_ms(m.created_at),
+            to_ms(m.next_attempt_at)
+        ])
+    })
+    .map(|_| ())
+    .map_err(backend)
+}
+
+const OUTBOX_COLUMNS: &str = "seq, message_id, recipient, thread, envelope, created_ms, attempts, next_attempt_ms, receipt, failed";
+
+fn outbox_row(r: &Row<'_>) -> rusqlite::Result<OutboxRecord> {
+    Ok(OutboxRecord {
+        seq: to_u64(r.get(0)?),
+        message_id: r.get(1)?,
+        recipient: r.get(2)?,
+        thread: r.get(3)?,
+        envelope: r.get(4)?,
+        prev_hash: String::new(),
+        envelope_hash: String::new(),
+        created_at: from_ms(r.get(5)?)?,
+        attempts: u32::try_from(r.get::<_, i64>(6)?).unwrap_or(u32::MAX),
+        next_attempt_at: from_ms(r.get(7)?)?,
+        receipt: r.get(8)?,
+        failed: r.get(9)?,
+    })
+}
+
+fn inbox_row(r: &Row<'_>) -> rusqlite::Result<InboxRecord> {
+    Ok(InboxRecord {
+        message_id: r.get(0)?,
+        sender: r.get(1)?,
+        thread: r.get(2)?,
+        envelope_sha256: r.get(3)?,
+        prev_hash: String::new(),
+        receipt: r.get(4)?,
+        received_at: from_ms(r.get(5)?)?,
+    })
+}
+
+fn link_row(r: &Row<'_>) -> rusqlite::Result<RequestLink> {
+    Ok(RequestLink {
+        request_id: r.get(0)?,
+        direction: r.get(1)?,
+        counterpart: r.get(2)?,
+        thread: r.get(3)?,
+        upstream: r.get(4)?,
+    })
+}
+
+fn load_inbox(conn: &Connection, message_id: &str) -> Result<Option<InboxRecord>, StoreError> {
+    conn.query_row(
+        "SELECT message_id, sender, thread, envelope_sha256, receipt, received_ms FROM inbox WHERE message_id = ?1",
+        [message_id],
+        inbox_row,
+    )
+    .optional()
+    .map_err(backend)
+}
+
+fn insert_case(conn: &Connection, case: &CaseRecord) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO cases (id, reference, title, created_by, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![case.id, case.reference, case.title, case.created_by, to_ms(case.created_at)],
+    )
+    .map(|_| ())
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Duplicate { what: "case", id: case.reference.clone() }
+        } else {
+            backend(e)
+        }
+    })
+}
+
+fn insert_request(conn: &Connection, r: &RequestRecord) -> Result<(), StoreError> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO requests ({REQUEST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    ))
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            r.id,
+            r.case_id,
+            r.mechanism,
+            r.state,
+            r.document,
+            r.urgency,
+            r.created_by,
+            to_ms(r.created_at),
+            to_ms(r.updated_at),
+            r.next_due.map(to_ms),
+            i64::try_from(r.version).unwrap_or(i64::MAX),
+        ])
+    })
+    .map(|_| ())
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Duplicate { what: "request", id: r.id.clone() }
+        } else {
+            backend(e)
+        }
+    })
+}
+
+fn accept(
+    conn: &Connection,
+    inbox: &InboxRecord,
+    effect: &MessageEffect,
+) -> Result<Accepted, StoreError> {
+    if let Some(seen) = load_inbox(conn, &inbox.message_id)? {
+        return Ok(Accepted::Duplicate(seen));
+    }
+    advance_thread(
+        conn,
+        &inbox.thread,
+        &inbox.sender,
+        &inbox.prev_hash,
+        &inbox.envelope_sha256,
+    )?;
+    conn.execute(
+        "INSERT INTO inbox (message_id, sender, thread, envelope_sha256, receipt, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            inbox.message_id,
+            inbox.sender,
+            inbox.thread,
+            inbox.envelope_sha256,
+            inbox.receipt,
+            to_ms(inbox.received_at)
+        ],
+    )
+    .map_err(backend)?;
+    match effect {
+        MessageEffect::None => {}
+        MessageEffect::NewRequest {
+            case,
+            request,
+            link,
+            events,
+            next_due,
+        } => {
+            if let Some(case) = case {
+                let exists: bool = conn
+                    .query_row(
+                        "SELECT EXISTS(SELECT 1 FROM cases WHERE id = ?1)",
+                        [&case.id],
+                        |r| r.get(0),
+                    )
+                    .map_err(backend)?;
+                if !exists {
+                    insert_case(conn, case)?;
+                }
+            }
+            insert_request(conn, request)?;
+            insert_link(conn, link)?;
+            for (version, (i, event)) in (request.version..).zip(events.iter().enumerate()) {
+                apply_transition(
+                    conn,
+                    &Transition {
+                        event: event.clone(),
+                        expected_version: version,
+                        next_due: if i + 1 == events.len() {
+                            *next_due
+                        } else {
+                            None
+                        },
+                        document: None,
+                        outbox: None,
+                        link: None,
+                    },
+                )?;
+            }
+        }
+        MessageEffect::Step(change) => {
+            apply_transition(conn, change)?;
+        }
+    }
+    Ok(Accepted::New)
+}
+
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn create_case(&self, case: CaseRecord) -> Result<(), StoreError> {
@@ -499,58 +809,235 @@ impl Store for SqliteStore {
     }
 
     async fn transition(&self, change: Transition) -> Result<RequestRecord, StoreError> {
+        self.write(move |conn| apply_transition(conn, &change))
+            .await
+    }
+
+    async fn request_with_events(
+        &self,
+        id: &str,
+    ) -> Result<Option<(RequestRecord, Vec<EventRecord>)>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            // One read transaction: the request row and its events come from the same snapshot.
+            conn.execute_batch("BEGIN").map_err(backend)?;
+            let result = (|| {
+                let Some(record) = load_request(conn, &id)? else {
+                    return Ok(None);
+                };
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT request_id, seq, action, from_state, to_state, actor, at_ms, reason, detail
+                         FROM events WHERE request_id = ?1 ORDER BY seq",
+                    )
+                    .map_err(backend)?;
+                let events = stmt
+                    .query_map([&id], event_row)
+                    .map_err(backend)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(backend)?;
+                Ok(Some((record, events)))
+            })();
+            let _ = conn.execute_batch("COMMIT");
+            result
+        })
+        .await
+    }
+
+    async fn link(&self, request_id: &str) -> Result<Option<RequestLink>, StoreError> {
+        let id = request_id.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT request_id, direction, counterpart, thread, upstream FROM request_links WHERE request_id = ?1",
+                [id],
+                link_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn link_by_thread(
+        &self,
+        thread: &str,
+        counterpart: &str,
+    ) -> Result<Option<RequestLink>, StoreError> {
+        let (thread, counterpart) = (thread.to_owned(), counterpart.to_owned());
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT request_id, direction, counterpart, thread, upstream FROM request_links
+                 WHERE thread = ?1 AND counterpart = ?2",
+                params![thread, counterpart],
+                link_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn thread_head(&self, thread: &str, counterpart: &str) -> Result<String, StoreError> {
+        let (thread, counterpart) = (thread.to_owned(), counterpart.to_owned());
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT last_hash FROM threads WHERE thread = ?1 AND counterpart = ?2",
+                params![thread, counterpart],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn accept_message(
+        &self,
+        inbox: InboxRecord,
+        effect: MessageEffect,
+    ) -> Result<Accepted, StoreError> {
+        self.write(move |conn| accept(conn, &inbox, &effect)).await
+    }
+
+    async fn inbox(&self, message_id: &str) -> Result<Option<InboxRecord>, StoreError> {
+        let id = message_id.to_owned();
+        self.read(move |conn| load_inbox(conn, &id)).await
+    }
+
+    async fn due_outbox(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        self.read(move |conn| {
+            // The head of each thread only, so that messages of one thread arrive in order.
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {OUTBOX_COLUMNS} FROM outbox o
+                     WHERE delivered_ms IS NULL AND failed IS NULL AND next_attempt_ms <= ?1
+                       AND seq = (SELECT MIN(seq) FROM outbox p
+                                  WHERE p.thread = o.thread AND p.recipient = o.recipient
+                                    AND p.delivered_ms IS NULL AND p.failed IS NULL)
+                     ORDER BY seq LIMIT ?2"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![to_ms(now), limit.min(1000)], outbox_row)
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn next_outbox_attempt(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        self.read(move |conn| {
+            let ms: Option<i64> = conn
+                .query_row(
+                    "SELECT MIN(next_attempt_ms) FROM outbox WHERE delivered_ms IS NULL AND failed IS NULL",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            ms.map(from_ms).transpose().map_err(backend)
+        })
+        .await
+    }
+
+    async fn outbox_delivered(
+        &self,
+        seq: u64,
+        receipt: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let receipt = receipt.to_owned();
         self.write(move |conn| {
-            let e = &change.event;
-            let current = load_request(conn, &e.request_id)?
-                .ok_or_else(|| StoreError::NotFound { what: "request", id: e.request_id.clone() })?;
-            if current.version != change.expected_version || e.seq != change.expected_version + 1 {
-                return Err(StoreError::Conflict {
-                    id: e.request_id.clone(),
-                    expected: change.expected_version,
-                    found: current.version,
-                });
-            }
-            if current.state != e.from_state {
-                return Err(StoreError::Corrupt(format!(
-                    "request `{}` is `{}` but the event starts from `{}`",
-                    e.request_id, current.state, e.from_state
-                )));
-            }
-            conn.prepare_cached(
-                "INSERT INTO events (request_id, seq, action, from_state, to_state, actor, at_ms, reason, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            conn.execute(
+                "UPDATE outbox SET delivered_ms = ?2, receipt = ?3, attempts = attempts + 1 WHERE seq = ?1",
+                params![i64::try_from(seq).unwrap_or(i64::MAX), to_ms(at), receipt],
             )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    e.request_id,
-                    i64::try_from(e.seq).unwrap_or(i64::MAX),
-                    e.action,
-                    e.from_state,
-                    e.to_state,
-                    e.actor,
-                    to_ms(e.at),
-                    e.reason,
-                    e.detail,
-                ])
-            })
-            .map_err(backend)?;
-            conn.prepare_cached(
-                "UPDATE requests SET state = ?2, version = ?3, updated_ms = ?4, next_due_ms = ?5,
-                 document = COALESCE(?6, document) WHERE id = ?1",
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn outbox_retry(
+        &self,
+        seq: u64,
+        error: &str,
+        next: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let error = error.to_owned();
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3 WHERE seq = ?1",
+                params![i64::try_from(seq).unwrap_or(i64::MAX), error, to_ms(next)],
             )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    e.request_id,
-                    e.to_state,
-                    i64::try_from(e.seq).unwrap_or(i64::MAX),
-                    to_ms(e.at),
-                    change.next_due.map(to_ms),
-                    change.document,
-                ])
-            })
-            .map_err(backend)?;
-            load_request(conn, &e.request_id)?
-                .ok_or_else(|| StoreError::Corrupt(format!("request `{}` vanished", e.request_id)))
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn outbox_failed(&self, seq: u64, reason: &str, receipt: &str) -> Result<(), StoreError> {
+        let (reason, receipt) = (reason.to_owned(), receipt.to_owned());
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, failed = ?2, receipt = ?3 WHERE seq = ?1",
+                params![i64::try_from(seq).unwrap_or(i64::MAX), reason, receipt],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn outbox_of_thread(&self, thread: &str) -> Result<Vec<OutboxRecord>, StoreError> {
+        let thread = thread.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE thread = ?1 ORDER BY seq"
+                ))
+                .map_err(backend)?;
+            let rows = stmt.query_map([thread], outbox_row).map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn security_event(&self, event: SecurityEvent) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO security_events (at_ms, code, sender, message_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![to_ms(event.at), event.code, event.sender, event.message_id, event.detail],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn security_events(&self, limit: u32) -> Result<Vec<SecurityEvent>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT at_ms, code, sender, message_id, detail FROM security_events ORDER BY id DESC LIMIT ?1",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([limit.min(1000)], |r| {
+                    Ok(SecurityEvent {
+                        at: from_ms(r.get(0)?)?,
+                        code: r.get(1)?,
+                        sender: r.get(2)?,
+                        message_id: r.get(3)?,
+                        detail: r.get(4)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)
         })
         .await
     }

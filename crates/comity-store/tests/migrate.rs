@@ -98,6 +98,8 @@ async fn populate(store: &dyn Store) -> Copied {
                 expected_version: 0,
                 next_due: Some(T0 + Duration::days(60)),
                 document: Some(format!("{{\"n\":{i},\"sent\":true}}")),
+                outbox: None,
+                link: None,
             })
             .await
             .unwrap();
@@ -270,6 +272,8 @@ async fn sqlite_to_postgres_and_back_keeps_every_record() {
             expected_version: 1,
             next_due: None,
             document: None,
+            outbox: None,
+            link: None,
         })
         .await;
     assert!(

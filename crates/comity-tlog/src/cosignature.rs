@@ -13,7 +13,10 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::hash::Hash;
-use crate::note::{KeyId, Note, NoteError, NoteSignature, NoteVerifier, check_key_name, key_id};
+use crate::note::{
+    KeyId, Note, NoteError, NoteSignature, NoteVerifier, check_key_name, hex_key_id, key_id,
+    split_key_string,
+};
 use crate::proof::{VerifyError, verify_consistency};
 
 /// Algorithm byte of cosignature/v1 keys.
@@ -64,6 +67,44 @@ impl CosignatureSigner {
         }
     }
 
+    /// Private key string `PRIVATE+KEY+<name>+<hex key ID>+base64(0x04 || seed)`, the same shape as
+    /// a note signing key with the cosignature algorithm byte.
+    pub fn to_private_key_string(&self) -> String {
+        let mut raw = vec![ALG_COSIGNATURE_V1];
+        raw.extend_from_slice(self.key.as_bytes());
+        format!(
+            "PRIVATE+KEY+{}+{}+{}",
+            self.name,
+            hex_key_id(&self.key_id),
+            BASE64.encode(raw)
+        )
+    }
+
+    /// Parses a private key string; see [`CosignatureSigner::to_private_key_string`].
+    pub fn from_private_key_string(text: &str) -> Result<Self, NoteError> {
+        let rest = text
+            .trim()
+            .strip_prefix("PRIVATE+KEY+")
+            .ok_or(NoteError::MalformedPrivateKey)?;
+        let (name, id, raw) = split_key_string(rest).ok_or(NoteError::MalformedPrivateKey)?;
+        let raw = BASE64
+            .decode(raw)
+            .map_err(|_| NoteError::MalformedPrivateKey)?;
+        let (&alg, seed) = raw.split_first().ok_or(NoteError::MalformedPrivateKey)?;
+        let seed: [u8; 32] = seed
+            .try_into()
+            .map_err(|_| NoteError::MalformedPrivateKey)?;
+        if alg != ALG_COSIGNATURE_V1 {
+            return Err(NoteError::MalformedPrivateKey);
+        }
+        let signer = Self::new(name, SigningKey::from_bytes(&seed))
+            .map_err(|_| NoteError::MalformedPrivateKey)?;
+        if hex_key_id(&signer.key_id) != id {
+            return Err(NoteError::MalformedPrivateKey);
+        }
+        Ok(signer)
+    }
+
     /// Cosigns a checkpoint body at `timestamp`.
     pub fn cosign(&self, checkpoint_body: &str, timestamp: u64) -> NoteSignature {
         let sig = self.key.sign(&cosigned_message(checkpoint_body, timestamp));
@@ -101,6 +142,35 @@ impl CosignatureVerifier {
     pub fn timestamp(signature: &NoteSignature) -> Option<u64> {
         let ts: [u8; 8] = signature.signature.get(..8)?.try_into().ok()?;
         Some(u64::from_be_bytes(ts))
+    }
+
+    /// Parses a verifier key string `<name>+<hex key ID>+base64(0x04 || public key)`.
+    pub fn parse(text: &str) -> Result<Self, NoteError> {
+        let (name, id, raw) = split_key_string(text.trim())
+            .ok_or(NoteError::MalformedVerifierKey("expected three parts"))?;
+        let raw = BASE64
+            .decode(raw)
+            .map_err(|_| NoteError::MalformedVerifierKey("key is not base64"))?;
+        let (&alg, key) = raw
+            .split_first()
+            .ok_or(NoteError::MalformedVerifierKey("key is empty"))?;
+        if alg != ALG_COSIGNATURE_V1 {
+            return Err(NoteError::MalformedVerifierKey(
+                "not a cosignature/v1 key (algorithm byte 0x04)",
+            ));
+        }
+        let key: [u8; 32] = key
+            .try_into()
+            .map_err(|_| NoteError::MalformedVerifierKey("key must be 32 bytes"))?;
+        let key = VerifyingKey::from_bytes(&key)
+            .map_err(|_| NoteError::MalformedVerifierKey("key is not a curve point"))?;
+        let verifier = Self::new(name, key)?;
+        if hex_key_id(&verifier.key_id) != id {
+            return Err(NoteError::MalformedVerifierKey(
+                "key ID does not match name and key",
+            ));
+        }
+        Ok(verifier)
     }
 
     /// Verifier key string `<name>+<hex key ID>+base64(0x04 || public key)`.
@@ -252,6 +322,11 @@ impl Witness {
         Ok(())
     }
 
+    /// The origins of the followed logs.
+    pub fn origins(&self) -> impl Iterator<Item = &str> {
+        self.logs.keys().map(String::as_str)
+    }
+
     /// The last checkpoint cosigned for `origin`.
     pub fn latest(&self, origin: &str) -> Option<&Checkpoint> {
         self.logs.get(origin)?.latest.as_ref()
@@ -386,5 +461,24 @@ mod tests {
             Ed25519Signer::new("witness.example/w1", SigningKey::from_bytes(&[1; 32])).unwrap();
         assert_ne!(crate::note::NoteSigner::key_id(&note_key), v.key_id());
         assert!(v.to_key_string().starts_with("witness.example/w1+"));
+    }
+
+    #[test]
+    fn key_strings_round_trip_and_refuse_note_keys() {
+        let w =
+            CosignatureSigner::new("witness.example/w1", SigningKey::from_bytes(&[2; 32])).unwrap();
+        let parsed = CosignatureVerifier::parse(&w.verifier().to_key_string()).unwrap();
+        assert_eq!(parsed, w.verifier());
+        let again = CosignatureSigner::from_private_key_string(&w.to_private_key_string()).unwrap();
+        assert_eq!(again.verifier(), w.verifier());
+        let note_key =
+            Ed25519Signer::new("witness.example/w1", SigningKey::from_bytes(&[2; 32])).unwrap();
+        assert!(CosignatureVerifier::parse(&note_key.verifier().to_string()).is_err());
+        assert!(
+            CosignatureSigner::from_private_key_string(&note_key.to_private_key_string()).is_err()
+        );
+        let mut wrong_id = w.verifier().to_key_string();
+        wrong_id.replace_range(19..20, if &wrong_id[19..20] == "0" { "1" } else { "0" });
+        assert!(CosignatureVerifier::parse(&wrong_id).is_err());
     }
 }

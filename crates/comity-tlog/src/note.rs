@@ -377,12 +377,12 @@ pub struct Ed25519Verifier {
     key: VerifyingKey,
 }
 
-fn hex_key_id(id: &KeyId) -> String {
+pub(crate) fn hex_key_id(id: &KeyId) -> String {
     id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Splits `name+hexid+base64` into its three parts.
-fn split_key_string(text: &str) -> Option<(&str, &str, &str)> {
+pub(crate) fn split_key_string(text: &str) -> Option<(&str, &str, &str)> {
     let (name, rest) = text.split_once('+')?;
     let (id, raw) = rest.split_once('+')?;
     Some((name, id, raw))

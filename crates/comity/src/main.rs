@@ -36,6 +36,14 @@ enum Command {
     /// Create, show, list and move requests through their lifecycle.
     #[command(subcommand)]
     Request(cmd::request::RequestCommand),
+    /// Verify a node's transparency log, prove that an event is in it, check a proof.
+    #[command(subcommand)]
+    Log(cmd::log::LogCommand),
+    /// Statistics of a period from the log, or the EEV Art 28 annual return.
+    Stats(cmd::stats::StatsArgs),
+    /// Prepare, sign, check and load the signed directory of authorities.
+    #[command(subcommand)]
+    Directory(cmd::directory::DirectoryCommand),
     /// Seal, verify and open evidence packages (BagIt + CASE/UCO + DSSE, encrypted with age).
     #[command(subcommand)]
     Evidence(comity_evidence::cli::EvidenceCommand),
@@ -66,6 +74,9 @@ fn main() -> ExitCode {
             Command::Rules(c) => cmd::rules::run(c),
             Command::Case(c) => cmd::request::run_case(c).await,
             Command::Request(c) => cmd::request::run(c).await,
+            Command::Log(c) => cmd::log::run(c).await,
+            Command::Stats(args) => cmd::stats::run(args).await,
+            Command::Directory(c) => cmd::directory::run(c).await,
             Command::Evidence(c) => {
                 tokio::task::spawn_blocking(move || {
                     comity_evidence::cli::run(c).map(|()| ExitCode::SUCCESS)

@@ -355,6 +355,167 @@ fn the_demo_runs_once_and_every_step_checks_out() {
 }
 
 #[test]
+fn log_prove_check_proof_and_verify_catch_a_tampered_tile() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    init(&dir);
+    let d = dir.to_str().unwrap();
+    let out = comity(&[
+        "case",
+        "new",
+        "--dir",
+        d,
+        "--reference",
+        "R-9",
+        "--title",
+        "t",
+        "--json",
+    ]);
+    let case: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let good = data("preservation.json");
+    let out = comity(&[
+        "request",
+        "new",
+        "--dir",
+        d,
+        "--case",
+        case["id"].as_str().unwrap(),
+        "--file",
+        good.to_str().unwrap(),
+        "--json",
+    ]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = r["id"].as_str().unwrap().to_owned();
+    for action in ["send", "receive"] {
+        assert!(
+            comity(&["request", "transition", "--dir", d, &id, action])
+                .status
+                .success()
+        );
+    }
+    let proof_file = tmp.path().join("proof.json");
+    let event = format!("{id}:2");
+    let out = comity(&[
+        "log",
+        "prove",
+        "--dir",
+        d,
+        "--event",
+        &event,
+        "--out",
+        proof_file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    let key = config
+        .lines()
+        .find_map(|l| l.strip_prefix("log_public_key = \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_owned();
+    let out = comity(&[
+        "log",
+        "check-proof",
+        proof_file.to_str().unwrap(),
+        "--log-key",
+        &key,
+    ]);
+    assert!(
+        text(&out)
+            .0
+            .starts_with("proof ok: leaf 1 of `comity.example/fr-247` at size 2"),
+        "{:?}",
+        text(&out)
+    );
+    let out = comity(&[
+        "log",
+        "check-proof",
+        proof_file.to_str().unwrap(),
+        "--log-key",
+        "nonsense",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out).1.lines().count(), 1, "{:?}", text(&out));
+    let out = comity(&[
+        "log", "prove", "--dir", d, "--event", "no-seq", "--out", "x",
+    ]);
+    assert!(
+        text(&out).1.contains("give it as REQUEST_ID:SEQ"),
+        "{:?}",
+        text(&out)
+    );
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_comity"))
+        .args(["serve", "--dir", d, "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    // Keep the pipe open while the node runs: it prints more lines.
+    let mut server_out = std::io::BufReader::new(server.stdout.take().unwrap());
+    server_out.read_line(&mut first).unwrap();
+    let url = first
+        .split("http://")
+        .nth(1)
+        .map(|u| format!("http://{}", u.trim()))
+        .unwrap();
+    let state = tmp.path().join("verifier.state");
+    let s = state.to_str().unwrap();
+    let out = comity(&[
+        "log",
+        "verify",
+        "--url",
+        &url,
+        "--log-key",
+        &key,
+        "--state-file",
+        s,
+    ]);
+    assert!(
+        text(&out)
+            .0
+            .starts_with("log `comity.example/fr-247` ok: size 2"),
+        "{:?}",
+        text(&out)
+    );
+    let out = comity(&["log", "verify", "--url", &url, "--state-file", s]);
+    assert!(
+        text(&out).0.contains("consistent with size 2 seen before"),
+        "{:?}",
+        text(&out)
+    );
+    let out = comity(&[
+        "log",
+        "verify",
+        "--url",
+        &url,
+        "--state-file",
+        s,
+        "--witness-key",
+        "nobody",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // Tamper with an entry while the node serves it.
+    let bundle = dir.join("log/tile/entries/000.p/2");
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&bundle, &bytes).unwrap();
+    let out = comity(&["log", "verify", "--url", &url, "--state-file", s]);
+    let (_, err) = text(&out);
+    server.kill().unwrap();
+    let _ = server.wait();
+    drop(server_out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("inconsistent log") || err.contains("not a comity leaf"),
+        "{err}"
+    );
+}
+
+#[test]
 fn rules_check_shows_findings_and_fails_when_sending_would_be_refused() {
     let good = data("preservation.json");
     let out = comity(&[
@@ -394,4 +555,119 @@ fn rules_check_shows_findings_and_fails_when_sending_would_be_refused() {
 
     let out = comity(&["rules", "check", good.to_str().unwrap(), "--to", "BR"]);
     assert!(text(&out).1.contains("--from CC"), "{:?}", text(&out));
+}
+
+#[test]
+fn the_directory_is_drafted_signed_verified_and_loaded_and_forgeries_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = tmp.path().join("node");
+    init(&node);
+    let p = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
+    let out = comity(&["directory", "operator-key", "--out", &p("operator.key")]);
+    let (stdout, _) = text(&out);
+    let operator = stdout
+        .lines()
+        .find_map(|l| l.split(": ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(operator.starts_with("ed25519:"), "{stdout}");
+    let ok = |args: &[&str]| {
+        let out = comity(args);
+        assert!(out.status.success(), "{args:?}: {:?}", text(&out));
+        text(&out).0
+    };
+    ok(&[
+        "directory",
+        "add",
+        "--draft",
+        &p("draft.json"),
+        "--node",
+        node.to_str().unwrap(),
+        "--endpoint",
+        "http://127.0.0.1:7410",
+    ]);
+    ok(&[
+        "directory",
+        "publish",
+        "--draft",
+        &p("draft.json"),
+        "--operator-key",
+        &p("operator.key"),
+        "--out",
+        &p("v1.json"),
+    ]);
+    let verified = ok(&[
+        "directory",
+        "verify",
+        &p("v1.json"),
+        "--operator",
+        &operator,
+    ]);
+    assert!(verified.contains("version 1"), "{verified}");
+    let loaded = ok(&[
+        "directory",
+        "load",
+        "--dir",
+        node.to_str().unwrap(),
+        "--pin",
+        &operator,
+        &p("v1.json"),
+    ]);
+    assert!(loaded.contains("version 1"), "{loaded}");
+
+    // The same version again, and a directory signed by someone else, are refused; version 1 stays in force.
+    let out = comity(&[
+        "directory",
+        "load",
+        "--dir",
+        node.to_str().unwrap(),
+        &p("v1.json"),
+    ]);
+    assert!(text(&out).1.contains("not newer"), "{:?}", text(&out));
+    ok(&["directory", "operator-key", "--out", &p("thief.key")]);
+    ok(&[
+        "directory",
+        "revoke",
+        "--draft",
+        &p("draft.json"),
+        "--authority",
+        "fr-247",
+        "--reason",
+        "key stolen",
+    ]);
+    ok(&[
+        "directory",
+        "publish",
+        "--draft",
+        &p("draft.json"),
+        "--operator-key",
+        &p("thief.key"),
+        "--out",
+        &p("v2.json"),
+    ]);
+    let out = comity(&[
+        "directory",
+        "load",
+        "--dir",
+        node.to_str().unwrap(),
+        &p("v2.json"),
+    ]);
+    assert!(
+        text(&out)
+            .1
+            .contains("not signed by the pinned operator key"),
+        "{:?}",
+        text(&out)
+    );
+    let out = comity(&[
+        "directory",
+        "verify",
+        &p("v2.json"),
+        "--operator",
+        &operator,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let shown = ok(&["directory", "show", &p("v2.json")]);
+    assert!(shown.contains("REVOKED"), "{shown}");
 }

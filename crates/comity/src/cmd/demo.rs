@@ -1,144 +1,173 @@
-//! `comity demo`: a throwaway node on loopback and a scripted walk-through over its real HTTP API, from draft to
-//! closed, including the refusals a caseworker meets when something is wrong.
+//! `comity demo`: a federation of five authorities on loopback and a scripted case across two States, over the real
+//! HTTP API and the real signed exchange, with every answer, receipt and signature checked.
 //!
-//! Every step checks the node's answer; `--once` exits non-zero if any check failed.
+//! France's 24/7 point asks Brazil's 24/7 point to preserve data in an emergency; Brazil forwards to the hosting
+//! provider, which preserves; the confirmation travels back. France's central authority then sends a mutual legal
+//! assistance request, authorised by a judge; Brazil's central authority executes it and the provider's data come back
+//! as a sealed evidence package. A forged message is refused with a signed negative receipt. `--once` exits non-zero
+//! if any check failed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use comity_core::{AuthorityId, AuthorityKind, IsoCountry};
 use comity_node::config::{self, InitParams};
+use comity_node::federation::directory::{DirectoryDocument, DirectoryEntry};
 use comity_node::server::{Node, shutdown_signal};
+use comity_seal::keys::NodeSigningKey;
 use serde_json::{Value, json};
 
 /// Arguments of `comity demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Run the walk-through once and exit: 0 only if every step checked out.
+    /// Run the scenario once and exit: 0 only if every step, receipt and signature checked out.
     #[arg(long)]
     once: bool,
-    /// Keep the demo node in this directory (absent or empty) instead of a temporary one.
+    /// Keep the demo nodes in this directory (absent or empty) instead of a temporary one.
     #[arg(long)]
     keep: Option<PathBuf>,
-    /// Address for the demo node.
-    #[arg(long, default_value = "127.0.0.1:0")]
-    listen: String,
 }
 
-/// A minimal API client that keeps score.
-struct Walk {
-    http: reqwest::Client,
+/// A demo node serving on loopback.
+struct DemoNode {
+    id: &'static str,
     base: String,
     token: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// The walk-through: calls nodes, checks answers, keeps score.
+struct Walk {
+    http: reqwest::Client,
     failures: Vec<String>,
     steps: usize,
 }
 
-/// What a step expects back.
-enum Expect {
-    Status(u16),
-    Problem { status: u16, pointer: &'static str },
-}
-
 impl Walk {
+    /// Calls `node` and checks the status; returns the JSON answer (or Null after a failure).
     async fn call(
         &mut self,
+        node: &DemoNode,
         title: &str,
         method: reqwest::Method,
         path: &str,
         body: Option<Value>,
-        expect: Expect,
+        want: u16,
     ) -> Value {
         self.steps += 1;
         let started = Instant::now();
         let mut req = self
             .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .header("x-comity-actor", "demo-caseworker");
+            .request(method, format!("{}{path}", node.base))
+            .bearer_auth(&node.token)
+            .header("x-comity-actor", "demo");
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let outcome = async {
+        let outcome: anyhow::Result<Value> = async {
             let resp = req.send().await.context("the node did not answer")?;
             let status = resp.status().as_u16();
-            let value: Value = resp
-                .json()
-                .await
-                .context("the node answered something that is not JSON")?;
-            match expect {
-                Expect::Status(want) if status == want => Ok(value),
-                Expect::Problem {
-                    status: want,
-                    pointer,
-                } if status == want
-                    && value["errors"]
-                        .as_array()
-                        .is_some_and(|e| e.iter().any(|f| f["pointer"] == pointer)) =>
-                {
-                    Ok(value)
-                }
-                Expect::Problem {
-                    status: want,
-                    pointer: "",
-                } if status == want && value["type"].is_string() => Ok(value),
-                _ => bail!("unexpected answer {status}: {value}"),
-            }
+            let value: Value = resp.json().await.context("the answer is not JSON")?;
+            anyhow::ensure!(status == want, "HTTP {status}: {value}");
+            Ok(value)
         }
         .await;
+        self.report(node.id, title, started, outcome)
+    }
+
+    fn report(
+        &mut self,
+        who: &str,
+        title: &str,
+        started: Instant,
+        outcome: anyhow::Result<Value>,
+    ) -> Value {
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         match outcome {
-            Ok(value) => {
-                println!("  ok   {title}  ({ms:.1} ms)");
-                value
+            Ok(v) => {
+                println!("  ok   {who:<11} {title}  ({ms:.1} ms)");
+                v
             }
             Err(e) => {
-                println!("  FAIL {title}: {e:#}");
-                self.failures.push(title.to_owned());
+                println!("  FAIL {who:<11} {title}: {e:#}");
+                self.failures.push(format!("{who}: {title}"));
                 Value::Null
             }
         }
     }
 
-    fn check(&mut self, title: &str, ok: bool) {
+    fn check(&mut self, who: &str, title: &str, ok: bool) {
         self.steps += 1;
         if ok {
-            println!("  ok   {title}");
+            println!("  ok   {who:<11} {title}");
         } else {
-            println!("  FAIL {title}");
-            self.failures.push(title.to_owned());
+            println!("  FAIL {who:<11} {title}");
+            self.failures.push(format!("{who}: {title}"));
         }
+    }
+
+    /// Waits until `path` on `node` answers with `field == value` (delivery is asynchronous).
+    async fn until(
+        &mut self,
+        node: &DemoNode,
+        title: &str,
+        path: &str,
+        pick: impl Fn(&Value) -> bool,
+    ) -> Value {
+        self.steps += 1;
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(10);
+        let mut last = Value::Null;
+        while Instant::now() < deadline {
+            if let Ok(resp) = self
+                .http
+                .get(format!("{}{path}", node.base))
+                .bearer_auth(&node.token)
+                .send()
+                .await
+                && let Ok(v) = resp.json::<Value>().await
+            {
+                if pick(&v) {
+                    return self.report(node.id, title, started, Ok(v));
+                }
+                last = v;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.report(
+            node.id,
+            title,
+            started,
+            Err(anyhow::anyhow!("not seen within 10 s; last answer: {last}")),
+        )
     }
 }
 
-fn preservation(requested_state: &str, offence: &str) -> Value {
+fn preservation() -> Value {
     json!({
         "mechanism": "expedited-preservation",
-        "requested_state": requested_state,
+        "requested_state": "BR",
         "instrument": "BC",
-        "offences": [{
-            "catalogue_entry": offence,
-            "national_provision": "Code pénal art. 323-1",
-            "max_penalty_months": 60
-        }],
-        "summary_of_facts": "Ransomware encrypted the records of a regional hospital on 21 November 2026.",
+        "offences": [{"catalogue_entry": "child-sexual-abuse-material", "national_provision": "Code pénal art. 227-23", "max_penalty_months": 84}],
+        "summary_of_facts": "A child is being extorted for images by an account hosted in Brazil; the last contact was an hour ago.",
         "data_sought": [{
             "category": "traffic",
-            "description": "Connection logs of the server that hosted the ransom negotiation page",
+            "description": "Connection logs of the account",
             "identifiers": [
-                {"type": "ip-address", "address": "198.51.100.23", "port": 443, "observed_at": "2026-11-21T02:14:00+01:00"},
-                {"type": "domain", "name": "pay-now.example"}
-            ],
-            "time_range": {"from": "2026-11-20T00:00:00Z", "to": "2026-11-22T00:00:00Z"}
+                {"type": "account", "service": "Example Hosting", "account": "cust-4411"},
+                {"type": "ip-address", "address": "198.51.100.23", "port": 443, "observed_at": "2026-11-23T02:14:00+01:00"}
+            ]
         }],
-        "relation_to_offence": "The logs identify who controlled the negotiation server.",
+        "relation_to_offence": "The logs show where the extortion messages were sent from.",
         "custodian_or_location": "Example Hosting Ltda, São Paulo",
-        "necessity": "The host deletes connection logs after 7 days.",
+        "necessity": "The host deletes connection logs after 7 days; the child is at risk now.",
         "follow_up_mla_intent": true,
-        "urgency": "urgent",
+        "urgency": "emergency",
+        "emergency_justification": "Significant and imminent risk to the life and safety of a child: threats of self-harm.",
         "confidentiality_requested": true,
         "language": "en"
     })
@@ -149,64 +178,142 @@ fn mla() -> Value {
         "mechanism": "mla-stored-data",
         "requested_state": "BR",
         "instrument": "BC",
-        "offences": [{"catalogue_entry": "data-interference", "national_provision": "Code pénal art. 323-3", "max_penalty_months": 84}],
-        "summary_of_facts": "Ransomware encrypted the records of a regional hospital on 21 November 2026.",
-        "data_sought": [{"category": "content", "description": "Contents of the negotiation server's database",
+        "offences": [{"catalogue_entry": "child-sexual-abuse-material", "national_provision": "Code pénal art. 227-23", "max_penalty_months": 84}],
+        "summary_of_facts": "A child was extorted for images by an account hosted in Brazil.",
+        "data_sought": [{"category": "content", "description": "Stored messages of the account",
                           "identifiers": [{"type": "account", "service": "Example Hosting", "account": "cust-4411"}]}],
-        "relation_to_offence": "The database holds the ransom notes and payment addresses.",
+        "relation_to_offence": "The messages are the extortion itself.",
+        "necessity": "Only the host holds the messages; they prove the offence and identify the offender.",
         "assistance_sought": "Search and seizure of the stored data, produced as sealed evidence.",
-        "necessity": "Only the hosting company holds the database; the ransom notes name the payment addresses.",
-        "purpose": "Prosecution of the intrusion and extortion.",
-        "urgency": "normal",
+        "purpose": "Prosecution of the extortion.",
+        "urgency": "urgent",
         "language": "en"
     })
 }
 
-/// A demo node serving on loopback.
-struct DemoNode {
-    base: String,
-    token: String,
-    stop: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
+struct Spec {
+    id: &'static str,
+    state: &'static str,
+    kind: AuthorityKind,
+    name: &'static str,
 }
 
-async fn start_node(
-    dir: &std::path::Path,
-    id: &str,
-    kind: AuthorityKind,
-    name: &str,
-    listen: &str,
-) -> anyhow::Result<DemoNode> {
-    let params = InitParams {
-        authority: AuthorityId::parse(id)?,
-        state: IsoCountry::parse("FR")?,
-        kind,
-        name: name.into(),
-    };
-    let started = Instant::now();
-    config::init(dir, &params, time::OffsetDateTime::now_utc()).await?;
-    let node = Node::open(dir)?;
-    let token = node.token.clone();
-    let listener = node
-        .bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on `{listen}`"))?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(node.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    println!(
-        "  node `{id}` (FR {kind}) at {base}, created in {:.0} ms; token in {}",
-        started.elapsed().as_secs_f64() * 1000.0,
-        dir.join(config::API_TOKEN_FILE).display()
-    );
-    Ok(DemoNode {
-        base,
-        token,
-        stop,
-        server,
-    })
+const AUTHORITIES: [Spec; 5] = [
+    Spec {
+        id: "fr-247",
+        state: "FR",
+        kind: AuthorityKind::ContactPoint,
+        name: "France, 24/7 point of contact",
+    },
+    Spec {
+        id: "fr-central",
+        state: "FR",
+        kind: AuthorityKind::CentralAuthority,
+        name: "France, central authority",
+    },
+    Spec {
+        id: "br-247",
+        state: "BR",
+        kind: AuthorityKind::ContactPoint,
+        name: "Brazil, 24/7 point of contact",
+    },
+    Spec {
+        id: "br-central",
+        state: "BR",
+        kind: AuthorityKind::CentralAuthority,
+        name: "Brazil, central authority",
+    },
+    Spec {
+        id: "br-hosting",
+        state: "BR",
+        kind: AuthorityKind::Provider,
+        name: "Example Hosting Ltda (Brazil)",
+    },
+];
+
+async fn federation(root: &Path, operator: &NodeSigningKey) -> anyhow::Result<Vec<DemoNode>> {
+    let now = time::OffsetDateTime::now_utc();
+    let mut opened = Vec::new();
+    let mut entries = Vec::new();
+    for spec in &AUTHORITIES {
+        let dir = root.join(spec.id);
+        let params = InitParams {
+            authority: AuthorityId::parse(spec.id)?,
+            state: IsoCountry::parse(spec.state)?,
+            kind: spec.kind,
+            name: spec.name.into(),
+        };
+        let mut node_dir = config::init(&dir, &params, now).await?;
+        node_dir.pin_directory_operator(&operator.public_key())?;
+        let node = Node::open(&dir)?;
+        let listener = node
+            .bind("127.0.0.1:0")
+            .await
+            .context("cannot listen on loopback")?;
+        let endpoint = format!("http://{}", listener.local_addr()?);
+        entries.push(DirectoryEntry {
+            id: spec.id.into(),
+            state: spec.state.into(),
+            kind: spec.kind.to_string(),
+            name: spec.name.into(),
+            languages: vec!["en".into()],
+            hours: if spec.kind == AuthorityKind::ContactPoint {
+                "24/7".into()
+            } else {
+                "office hours".into()
+            },
+            on_call: String::new(),
+            endpoint: endpoint.clone(),
+            signing_key: node_dir.identity.signing_public_key.clone(),
+            age_recipient: node_dir.identity.age_recipient.clone(),
+            tls_cert_sha256: None,
+            declarations: format!("profile:{}", spec.state),
+            valid_from: comity_node::wire::rfc3339(now - time::Duration::days(1)),
+            valid_until: comity_node::wire::rfc3339(now + time::Duration::days(365)),
+            revoked: None,
+        });
+        opened.push((spec, node, listener, endpoint));
+    }
+    let directory = DirectoryDocument {
+        version: 1,
+        issued_at: comity_node::wire::rfc3339(now),
+        operator: "comity demo directory".into(),
+        authorities: entries,
+    }
+    .sign(operator);
+    let mut nodes = Vec::new();
+    for (spec, node, listener, endpoint) in opened {
+        node.service.federation().install_directory(&directory)?;
+        let token = node.token.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(node.serve(listener, async {
+            let _ = stopped.await;
+        }));
+        println!("  {:<11} {:<32} {endpoint}", spec.id, spec.name);
+        nodes.push(DemoNode {
+            id: spec.id,
+            base: endpoint,
+            token,
+            stop,
+            server,
+        });
+    }
+    Ok(nodes)
+}
+
+fn find<'a>(nodes: &'a [DemoNode], id: &str) -> &'a DemoNode {
+    nodes.iter().find(|n| n.id == id).unwrap_or(&nodes[0])
+}
+
+fn incoming_from(list: &Value, counterpart: &str, mechanism: &str) -> Option<String> {
+    list["requests"]
+        .as_array()?
+        .iter()
+        .find(|r| r["mechanism"] == mechanism)
+        .and_then(|r| {
+            let _ = counterpart;
+            r["id"].as_str().map(str::to_owned)
+        })
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -219,264 +326,379 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let started = Instant::now();
-    println!("comity demo: two French authorities on loopback");
-    let contact = start_node(
-        &root.join("fr-247"),
-        "fr-247",
-        AuthorityKind::ContactPoint,
-        "French 24/7 point of contact (demo)",
-        &args.listen,
-    )
-    .await?;
-    let central = start_node(
-        &root.join("fr-central"),
-        "fr-central",
-        AuthorityKind::CentralAuthority,
-        "French central authority (demo)",
-        &args.listen,
-    )
-    .await?;
-    println!();
-    let base = contact.base.clone();
-    let token = contact.token.clone();
-
+    println!("comity demo: five authorities in two States, one signed directory, on loopback\n");
+    let operator = NodeSigningKey::generate();
+    let nodes = federation(&root, &operator).await?;
+    println!(
+        "  directory v1 signed by operator {}\n",
+        operator.public_key()
+    );
     let mut walk = Walk {
         http: reqwest::Client::new(),
-        base: base.clone(),
-        token,
         failures: Vec::new(),
         steps: 0,
     };
     use reqwest::Method as M;
-
-    println!("The catalogue");
-    let cat = walk
-        .call(
-            "list the cooperation mechanisms",
-            M::GET,
-            "/api/v1/mechanisms",
-            None,
-            Expect::Status(200),
-        )
-        .await;
-    let count = cat["mechanisms"].as_array().map_or(0, Vec::len);
-    walk.check(
-        &format!("{count} mechanisms with citations, clocks and refusal grounds"),
-        count >= 16,
+    let (fr247, frc, br247, brc, host) = (
+        find(&nodes, "fr-247"),
+        find(&nodes, "fr-central"),
+        find(&nodes, "br-247"),
+        find(&nodes, "br-central"),
+        find(&nodes, "br-hosting"),
     );
 
-    println!("\nA case and an urgent preservation request to Brazil");
+    println!("1. Emergency preservation, France 24/7 -> Brazil 24/7 -> provider");
     let case = walk
-        .call("open case FR-2026-0042", M::POST, "/api/v1/cases", Some(json!({"reference": "FR-2026-0042", "title": "Ransomware against a regional hospital"})), Expect::Status(201))
-        .await;
-    let case_id = case["id"].as_str().unwrap_or_default().to_owned();
-    let bad = walk
         .call(
-            "a request to `XB` for `blasphemy` is refused, naming both fields",
+            fr247,
+            "open case FR-2026-0042",
             M::POST,
-            "/api/v1/requests",
-            Some(json!({"case_id": case_id, "document": preservation("XB", "blasphemy")})),
-            Expect::Problem {
-                status: 422,
-                pointer: "/document/requested_state",
-            },
+            "/api/v1/cases",
+            Some(json!({"reference": "FR-2026-0042", "title": "Extortion of a child"})),
+            201,
         )
         .await;
-    walk.check(
-        "  ...and the offence outside the catalogue is named too",
-        bad["errors"].as_array().is_some_and(|e| {
-            e.iter()
-                .any(|f| f["pointer"] == "/document/offences/0/catalogue_entry")
-        }),
-    );
-    let list_before = walk
+    let mut bad = preservation();
+    bad["language"] = json!("xx");
+    let check = walk
         .call(
-            "nothing was written",
-            M::GET,
-            "/api/v1/requests",
-            None,
-            Expect::Status(200),
+            fr247,
+            "the draft is checked before it leaves",
+            M::POST,
+            "/api/v1/checks",
+            Some(bad),
+            200,
         )
         .await;
     walk.check(
-        "  ...the request list is still empty",
-        list_before["requests"]
-            .as_array()
-            .is_some_and(Vec::is_empty),
+        "fr-247",
+        "  ...a language Brazil does not accept blocks sending",
+        check["blocks_sending"] == true,
     );
     let req = walk
         .call(
-            "draft the preservation request",
+            fr247,
+            "draft the emergency preservation request",
             M::POST,
             "/api/v1/requests",
-            Some(json!({"case_id": case_id, "document": preservation("BR", "illegal-access")})),
-            Expect::Status(201),
+            Some(json!({"case_id": case["id"], "document": preservation()})),
+            201,
         )
         .await;
-    let id = req["id"].as_str().unwrap_or_default().to_owned();
-    let path = format!("/api/v1/requests/{id}/transitions");
-    walk.call(
-        "executing a draft is refused, listing the allowed steps",
-        M::POST,
-        &path,
-        Some(json!({"action": "execute"})),
-        Expect::Problem {
-            status: 409,
-            pointer: "",
-        },
+    let fr_id = req["id"].as_str().unwrap_or_default().to_owned();
+    let sent = walk
+        .call(
+            fr247,
+            "send: routed to Brazil's 24/7 point, signed, queued with the event",
+            M::POST,
+            &format!("/api/v1/requests/{fr_id}/transitions"),
+            Some(json!({"action": "send"})),
+            200,
+        )
+        .await;
+    walk.check(
+        "fr-247",
+        "  ...addressed to br-247 through the directory",
+        sent["exchange"]["counterpart"] == "br-247",
+    );
+    let received = walk
+        .until(
+            fr247,
+            "br-247's signed receipt verified; the request is `received`",
+            &format!("/api/v1/requests/{fr_id}"),
+            |v| v["state"] == "received",
+        )
+        .await;
+    walk.check(
+        "fr-247",
+        "  ...the receipt is kept with the message",
+        received["exchange"]["sent"][0]["status"] == "delivered",
+    );
+    let inbox = walk
+        .call(
+            br247,
+            "the request is in Brazil's 24/7 queue",
+            M::GET,
+            "/api/v1/requests?urgency=emergency",
+            None,
+            200,
+        )
+        .await;
+    let br_in = incoming_from(&inbox, "fr-247", "expedited-preservation").unwrap_or_default();
+    let fwd = walk
+        .call(
+            br247,
+            "forward it to the hosting provider",
+            M::POST,
+            &format!("/api/v1/requests/{br_in}/forward"),
+            Some(json!({"recipient": "br-hosting"})),
+            200,
+        )
+        .await;
+    let fwd_id = fwd["id"].as_str().unwrap_or_default().to_owned();
+    walk.until(
+        br247,
+        "the provider's receipt verified",
+        &format!("/api/v1/requests/{fwd_id}"),
+        |v| v["state"] == "received",
     )
     .await;
-    for (title, action) in [
-        (
-            "send it (BC Art 29: no judicial authorisation needed)",
-            "send",
-        ),
-        ("Brazil's 24/7 point receives it", "receive"),
-        (
-            "the data are preserved: the 60-day clock starts",
-            "preserve",
-        ),
-    ] {
-        walk.call(
-            title,
-            M::POST,
-            &path,
-            Some(json!({"action": action})),
-            Expect::Status(200),
+    let at_host = walk
+        .call(
+            host,
+            "the order is in the provider's queue",
+            M::GET,
+            "/api/v1/requests?state=received",
+            None,
+            200,
         )
         .await;
-    }
+    let host_id = incoming_from(&at_host, "br-247", "expedited-preservation").unwrap_or_default();
     let shown = walk
         .call(
-            "show the request with its clock",
+            host,
+            "the provider sees who sent it, signed and receipted",
             M::GET,
-            &format!("/api/v1/requests/{id}"),
+            &format!("/api/v1/requests/{host_id}"),
             None,
-            Expect::Status(200),
+            200,
         )
         .await;
     walk.check(
-        &format!(
-            "  ...preservation-minimum clock due {}",
-            shown["clocks"][0]["due_at"].as_str().unwrap_or("?")
-        ),
-        shown["clocks"][0]["id"] == "preservation-minimum" && shown["state"] == "active",
+        "br-hosting",
+        "  ...sent by br-247, on behalf of fr-247",
+        shown["exchange"]["counterpart"] == "br-247"
+            && shown["document"]["requesting_authority"] == "fr-247",
     );
     walk.call(
-        "the follow-up MLA request supersedes the preservation",
+        host,
+        "the provider preserves the data",
         M::POST,
-        &path,
-        Some(json!({"action": "supersede", "reason": "MLA request for the stored data received"})),
-        Expect::Status(200),
+        &format!("/api/v1/requests/{host_id}/transitions"),
+        Some(json!({"action": "preserve"})),
+        200,
     )
     .await;
-    let closed = walk
-        .call(
-            "close it",
-            M::POST,
-            &path,
-            Some(json!({"action": "close"})),
-            Expect::Status(200),
-        )
-        .await;
-    walk.check(
-        "  ...5 events, replayed to `closed`",
-        closed["state"] == "closed" && closed["events"].as_array().map_or(0, Vec::len) == 5,
-    );
-
-    println!("\nThe MLA request for the stored data, from the central authority");
-    walk.base = central.base.clone();
-    walk.token = central.token.clone();
-    let case = walk
-        .call(
-            "open the case at the central authority",
-            M::POST,
-            "/api/v1/cases",
-            Some(json!({"reference": "FR-2026-0042", "title": "Ransomware against a regional hospital"})),
-            Expect::Status(201),
-        )
-        .await;
-    let case_id = case["id"].as_str().unwrap_or_default().to_owned();
-    let mla = walk
-        .call(
-            "draft the MLA request",
-            M::POST,
-            "/api/v1/requests",
-            Some(json!({"case_id": case_id, "document": mla()})),
-            Expect::Status(201),
-        )
-        .await;
-    let mla_id = mla["id"].as_str().unwrap_or_default().to_owned();
-    let path = format!("/api/v1/requests/{mla_id}/transitions");
-    walk.call(
-        "sending without judicial authorisation is refused",
-        M::POST,
-        &path,
-        Some(json!({"action": "send"})),
-        Expect::Problem {
-            status: 409,
-            pointer: "",
-        },
-    )
-    .await;
-    for (title, action) in [
-        (
-            "submit it to the investigating judge",
-            "submit-for-authorisation",
-        ),
-        ("the judge authorises it", "authorise"),
-        ("send it to Brazil's central authority", "send"),
-        ("Brazil receives it", "receive"),
-        ("Brazil reviews it", "begin-review"),
-    ] {
-        walk.call(
-            title,
-            M::POST,
-            &path,
-            Some(json!({"action": action})),
-            Expect::Status(200),
-        )
-        .await;
-    }
-    walk.call(
-        "a refusal for fiscal nature is itself refused (BC Art 25(4))",
-        M::POST,
-        &path,
-        Some(json!({"action": "refuse", "reason": "tax matter", "grounds": ["fiscal-nature"]})),
-        Expect::Problem {
-            status: 422,
-            pointer: "/grounds/0",
-        },
+    walk.until(
+        br247,
+        "the provider's confirmation arrives on the forwarded order",
+        &format!("/api/v1/requests/{fwd_id}"),
+        |v| v["state"] == "active",
     )
     .await;
     walk.call(
-        "Brazil consults France before deciding",
+        br247,
+        "Brazil confirms preservation to France",
         M::POST,
-        &path,
-        Some(json!({"action": "consult", "reason": "Which accounts exactly?"})),
-        Expect::Status(200),
-    )
-    .await;
-    walk.call(
-        "Brazil executes the request, answering the non-discrimination question",
-        M::POST,
-        &path,
-        Some(json!({"action": "execute", "checklist": [{"id": "non-discrimination", "concern": false, "note": "ordinary criminal case"}]})),
-        Expect::Status(200),
+        &format!("/api/v1/requests/{br_in}/transitions"),
+        Some(json!({"action": "preserve"})),
+        200,
     )
     .await;
     let done = walk
-        .call(
-            "close it",
-            M::POST,
-            &path,
-            Some(json!({"action": "close"})),
-            Expect::Status(200),
+        .until(
+            fr247,
+            "France sees the data preserved, with the 60-day clock",
+            &format!("/api/v1/requests/{fr_id}"),
+            |v| v["state"] == "active",
         )
         .await;
     walk.check(
-        "  ...8 events, replayed to `closed`",
-        done["state"] == "closed" && done["events"].as_array().map_or(0, Vec::len) == 8,
+        "fr-247",
+        &format!(
+            "  ...preserved at least until {}",
+            done["clocks"][0]["due_at"].as_str().unwrap_or("?")
+        ),
+        done["clocks"][0]["id"] == "preservation-minimum",
+    );
+
+    println!("\n2. Mutual legal assistance, France central authority -> Brazil central authority");
+    let case = walk
+        .call(
+            frc,
+            "open the case at the central authority",
+            M::POST,
+            "/api/v1/cases",
+            Some(json!({"reference": "FR-2026-0042", "title": "Extortion of a child"})),
+            201,
+        )
+        .await;
+    let req = walk
+        .call(
+            frc,
+            "draft the MLA request for the stored data",
+            M::POST,
+            "/api/v1/requests",
+            Some(json!({"case_id": case["id"], "document": mla()})),
+            201,
+        )
+        .await;
+    let mla_id = req["id"].as_str().unwrap_or_default().to_owned();
+    let path = format!("/api/v1/requests/{mla_id}/transitions");
+    walk.call(
+        frc,
+        "sending without a judge's authorisation is refused",
+        M::POST,
+        &path,
+        Some(json!({"action": "send"})),
+        409,
+    )
+    .await;
+    walk.call(
+        frc,
+        "submit it to the judge",
+        M::POST,
+        &path,
+        Some(json!({"action": "submit-for-authorisation"})),
+        200,
+    )
+    .await;
+    walk.call(
+        frc,
+        "the judge authorises it",
+        M::POST,
+        &path,
+        Some(json!({"action": "authorise"})),
+        200,
+    )
+    .await;
+    walk.call(
+        frc,
+        "send: routed to Brazil's central authority",
+        M::POST,
+        &path,
+        Some(json!({"action": "send"})),
+        200,
+    )
+    .await;
+    walk.until(
+        frc,
+        "br-central's signed receipt verified",
+        &format!("/api/v1/requests/{mla_id}"),
+        |v| v["state"] == "received",
+    )
+    .await;
+    let at_brc = walk
+        .call(
+            brc,
+            "the request is in Brazil's incoming list",
+            M::GET,
+            "/api/v1/requests?state=received",
+            None,
+            200,
+        )
+        .await;
+    let brc_id = incoming_from(&at_brc, "fr-central", "mla-stored-data").unwrap_or_default();
+    let findings = walk
+        .call(
+            brc,
+            "Brazil sees the open and barred refusal grounds",
+            M::GET,
+            &format!("/api/v1/requests/{brc_id}/findings"),
+            None,
+            200,
+        )
+        .await;
+    walk.check(
+        "br-central",
+        "  ...fiscal nature and bank secrecy are barred; non-discrimination must be answered",
+        findings["incoming"]["barred_grounds"]
+            .as_array()
+            .is_some_and(|g| g.iter().any(|x| x["id"] == "fiscal-nature"))
+            && findings["incoming"]["checklist"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|x| x["id"] == "non-discrimination")),
+    );
+    let brc_path = format!("/api/v1/requests/{brc_id}/transitions");
+    walk.call(
+        brc,
+        "begin the review",
+        M::POST,
+        &brc_path,
+        Some(json!({"action": "begin-review"})),
+        200,
+    )
+    .await;
+    walk.call(
+        brc,
+        "a refusal for bank secrecy is itself refused",
+        M::POST,
+        &brc_path,
+        Some(json!({"action": "refuse", "reason": "bank secrecy", "grounds": ["bank-secrecy"]})),
+        422,
+    )
+    .await;
+    walk.call(
+        brc,
+        "execute, answering the non-discrimination question",
+        M::POST,
+        &brc_path,
+        Some(json!({"action": "execute", "checklist": [{"id": "non-discrimination", "concern": false, "note": "ordinary criminal case"}]})),
+        200,
+    )
+    .await;
+    let executed = walk
+        .until(
+            frc,
+            "France sees the request executed",
+            &format!("/api/v1/requests/{mla_id}"),
+            |v| v["state"] == "executed",
+        )
+        .await;
+    walk.check(
+        "fr-central",
+        "  ...both sides hold the same history (receive, review, execute signed by br-central)",
+        executed["events"].as_array().is_some_and(|e| {
+            e.iter()
+                .any(|x| x["action"] == "execute" && x["actor"] == "remote:br-central")
+        }),
+    );
+
+    println!("\n3. The data come back as sealed evidence");
+    let evidence_ok = sealed_evidence(&root, &mla_id).await;
+    walk.check(
+        "br-hosting",
+        "sealed for fr-central (BagIt + CASE/UCO + DSSE in age); fr-central opened and verified it",
+        evidence_ok.is_ok(),
+    );
+    if let Err(e) = evidence_ok {
+        println!("       {e:#}");
+    }
+
+    println!("\n4. A forged emergency request is refused");
+    let forged = forged_message();
+    let resp = walk
+        .http
+        .post(format!("{}/federation/v1/messages", br247.base))
+        .header("content-type", "application/json")
+        .body(forged)
+        .send()
+        .await;
+    let refused = match resp {
+        Ok(r) => r.status().as_u16() == 422 && r.json::<Value>().await.is_ok(),
+        Err(_) => false,
+    };
+    walk.check(
+        "br-247",
+        "a request signed with a stolen mailbox's key, not fr-247's, gets a signed refusal",
+        refused,
+    );
+    let events = walk
+        .call(
+            br247,
+            "the attempt is recorded as a security event",
+            M::GET,
+            "/api/v1/security-events",
+            None,
+            200,
+        )
+        .await;
+    walk.check(
+        "br-247",
+        "  ...code bad-signature, nothing entered the case",
+        events
+            .as_array()
+            .is_some_and(|e| e.iter().any(|x| x["code"] == "bad-signature")),
     );
 
     let failed = walk.failures.len();
@@ -486,15 +708,21 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         walk.steps - failed,
         started.elapsed().as_secs_f64() * 1000.0
     );
-
     if !args.once && failed == 0 {
         println!(
-            "\nThe nodes keep running at {} and {} with the demo data; press Ctrl-C to stop.",
-            contact.base, central.base
+            "\nThe nodes keep running with the demo data; press Ctrl-C to stop. Tokens are in each node's api.token:"
         );
+        for n in &nodes {
+            println!(
+                "  {:<11} {}  ({})",
+                n.id,
+                n.base,
+                root.join(n.id).join(config::API_TOKEN_FILE).display()
+            );
+        }
         shutdown_signal().await;
     }
-    for node in [contact, central] {
+    for node in nodes {
         let _ = node.stop.send(());
         node.server.await.context("a demo server failed")??;
     }
@@ -504,4 +732,68 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("failed: {}", walk.failures.join("; "));
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// The provider seals its data for France's central authority; France opens and verifies the package.
+async fn sealed_evidence(root: &Path, request_id: &str) -> anyhow::Result<()> {
+    let root = root.to_owned();
+    let request_id = request_id.to_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let data = root.join("br-hosting").join("production");
+        std::fs::create_dir_all(&data)?;
+        std::fs::write(
+            data.join("messages.jsonl"),
+            b"{\"from\":\"cust-4411\",\"text\":\"...\"}\n",
+        )?;
+        std::fs::write(
+            data.join("subscriber.json"),
+            b"{\"account\":\"cust-4411\",\"created\":\"2025-03-02\"}\n",
+        )?;
+        let producer =
+            NodeSigningKey::read(&root.join("br-hosting").join(config::SIGNING_KEY_FILE))?;
+        let identity = comity_seal::keys::read_age_identity(
+            &root.join("fr-central").join(config::AGE_IDENTITY_FILE),
+        )?;
+        let package = root.join("evidence.age");
+        comity_evidence::seal(
+            comity_evidence::SealOptions {
+                recipients: vec![identity.to_public()],
+                signing_key: &producer,
+                request_id: Some(request_id),
+                source_organization: "Example Hosting Ltda (br-hosting)".into(),
+                legal_basis: Some(
+                    "BC Art 31; mutual legal assistance request executed by br-central".into(),
+                ),
+                confidentiality: Some("confidential: criminal investigation".into()),
+                speciality: Some("use only in the proceedings named in the request".into()),
+                inputs: vec![data],
+                progress: None,
+            },
+            &package,
+        )?;
+        comity_evidence::verify(&package, Some(&identity), Some(&producer.public_key()))?;
+        comity_evidence::open(
+            &package,
+            &identity,
+            &root.join("fr-central").join("received-evidence"),
+        )?;
+        Ok(())
+    })
+    .await?
+}
+
+/// An emergency request claiming to come from fr-247 but signed with another key.
+fn forged_message() -> Vec<u8> {
+    let thief = NodeSigningKey::generate();
+    let payload = comity_node::federation::message::MessagePayload {
+        message_id: "msg-forged".into(),
+        thread: "req-forged".into(),
+        kind: "request".into(),
+        sender: "fr-247".into(),
+        recipient: "br-247".into(),
+        created_at: comity_node::wire::rfc3339(time::OffsetDateTime::now_utc()),
+        prev: String::new(),
+        body: json!({"document": preservation(), "requesting_state": "FR", "case_reference": "X"}),
+    };
+    payload.seal(&thief).1
 }

@@ -1,11 +1,14 @@
 //! One module per command.
 
 pub mod demo;
+pub mod directory;
 pub mod init;
+pub mod log;
 pub mod migrate;
 pub mod request;
 pub mod rules;
 pub mod serve;
+pub mod stats;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -106,6 +106,9 @@ pub enum RequestCommand {
         /// With `send`: the issuer's role (judge, court, prosecutor, investigating-authority, other).
         #[arg(long)]
         issuer: Option<String>,
+        /// With `send`: the authority to send to (default: routed through the directory).
+        #[arg(long)]
+        to: Option<String>,
         /// With a decision: a checklist answer `ID=no` or `ID=yes`, optionally `:NOTE` (repeat for several).
         #[arg(long = "answer", value_parser = parse_answer)]
         answers: Vec<ChecklistAnswerInput>,
@@ -343,6 +346,7 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
             grounds,
             issuer,
             answers,
+            to,
         } => {
             let node = super::open_node(&on.dir, on.database.as_deref()).await?;
             let input = TransitionInput {
@@ -351,6 +355,7 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
                 grounds,
                 issuer,
                 checklist: answers,
+                recipient: to,
                 expected_version: None,
             };
             let view = node

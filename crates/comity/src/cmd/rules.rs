@@ -241,7 +241,9 @@ fn check(
     let from_kind: AuthorityKind = from_kind.parse()?;
     let to_kind: AuthorityKind = match to_kind {
         Some(k) => k.parse()?,
-        None => comity_node::safeguards::default_addressee_kind(&doc.mechanism),
+        None => catalogue
+            .mechanism(&doc.mechanism)
+            .map_or(AuthorityKind::CentralAuthority, |m| m.addressed_to),
     };
     let issuer = issuer.parse()?;
     let sending = Sending {

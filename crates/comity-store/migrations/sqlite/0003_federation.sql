@@ -1,0 +1,53 @@
+-- comity store, schema 3: federation. Links between local requests and cross-border threads, the hash chain of each
+-- thread per counterpart, the transactional outbox, the inbox of accepted messages with their receipts, and security
+-- events for everything refused at the door.
+CREATE TABLE request_links (
+    request_id   TEXT PRIMARY KEY REFERENCES requests(id),
+    direction    TEXT NOT NULL,
+    counterpart  TEXT NOT NULL,
+    thread       TEXT NOT NULL,
+    upstream     TEXT
+) STRICT;
+CREATE UNIQUE INDEX request_links_by_thread ON request_links(thread, counterpart);
+
+CREATE TABLE threads (
+    thread       TEXT NOT NULL,
+    counterpart  TEXT NOT NULL,
+    last_hash    TEXT NOT NULL,
+    messages     INTEGER NOT NULL,
+    PRIMARY KEY (thread, counterpart)
+) STRICT;
+
+CREATE TABLE outbox (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id       TEXT NOT NULL UNIQUE,
+    recipient        TEXT NOT NULL,
+    thread           TEXT NOT NULL,
+    envelope         TEXT NOT NULL,
+    created_ms       INTEGER NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms  INTEGER NOT NULL,
+    last_error       TEXT,
+    delivered_ms     INTEGER,
+    receipt          TEXT,
+    failed           TEXT
+) STRICT;
+CREATE INDEX outbox_pending ON outbox(next_attempt_ms) WHERE delivered_ms IS NULL AND failed IS NULL;
+
+CREATE TABLE inbox (
+    message_id       TEXT PRIMARY KEY,
+    sender           TEXT NOT NULL,
+    thread           TEXT NOT NULL,
+    envelope_sha256  TEXT NOT NULL,
+    receipt          TEXT NOT NULL,
+    received_ms      INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE security_events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms       INTEGER NOT NULL,
+    code        TEXT NOT NULL,
+    sender      TEXT,
+    message_id  TEXT,
+    detail      TEXT NOT NULL
+) STRICT;
