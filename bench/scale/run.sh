@@ -9,7 +9,8 @@ cd "$(dirname "$0")/../.."
 runs=${1:-3}; seconds=${2:-10}; concurrency=${3:-48}
 server=${COMITY_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 db=comity_bench_scale
-cargo build --release -q -p comity -p comity-node --example api_load_targets
+cargo build --release -q -p comity
+cargo build --release -q -p comity-node --example api_load_targets
 target=${CARGO_TARGET_DIR:-target}
 comity=$target/release/comity
 load=$target/release/examples/api_load_targets
@@ -22,11 +23,12 @@ trap 'stop; rm -rf "$work"' EXIT
 token=$(cat "$work/node/api.token")
 
 fresh_db() {
-  psql "$server/postgres" -q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+  psql "$server/postgres" -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
 }
 
-serve() { # n processes on ports 7451..
-  local urls=()
+urls=()
+serve() { # n processes on ports 7451.., their URLs in `urls`
+  urls=()
   for i in $(seq "$1"); do
     local port=$((7450 + i))
     "$comity" serve --dir "$work/node" --listen "127.0.0.1:$port" --database "$server/$db" >"$work/serve-$i.log" 2>&1 &
@@ -36,19 +38,18 @@ serve() { # n processes on ports 7451..
   for u in "${urls[@]}"; do
     for _ in $(seq 100); do curl -sf "$u/healthz" >/dev/null && break; sleep 0.1; done
   done
-  echo "${urls[@]}"
 }
 
 out=$(mktemp)
 for n in 1 3; do
   for r in $(seq "$runs"); do
     fresh_db
-    urls=$(serve "$n")
-    "$load" "$seconds" "$concurrency" "$token" $urls | tee -a "$out"
+    serve "$n"
+    "$load" "$seconds" "$concurrency" "$token" "${urls[@]}" | tee -a "$out"
     stop
   done
 done
-psql "$server/postgres" -q -c "DROP DATABASE IF EXISTS $db" >/dev/null
+psql "$server/postgres" -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.0f", m}'; }
 echo "--- medians over $runs runs (${seconds}s, concurrency $concurrency, $(nproc) cores)"
 for n in 1 3; do
