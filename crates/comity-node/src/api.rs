@@ -31,6 +31,8 @@ pub struct AppState {
     pub service: NodeService,
     /// The API bearer token.
     pub token: Arc<str>,
+    /// How the web UI sets its cookies.
+    pub ui: crate::ui::UiOptions,
     /// This node's witness, when it witnesses other logs.
     pub witness: Option<Arc<crate::eventlog::witness::NodeWitness>>,
 }
@@ -718,6 +720,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/log", log)
         .route("/openapi.json", get(openapi_json))
         .nest("/api/v1", api)
+        .merge(crate::ui::router(&state))
         .route("/federation/v1/messages", post(federation_message))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

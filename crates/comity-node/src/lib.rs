@@ -2,6 +2,8 @@
 //!
 //! This is the only crate that knows JSON on the wire and HTTP. It wires the pure core to the store and the clock.
 
+pub mod access;
+pub mod accounts;
 pub mod api;
 pub mod config;
 pub mod database;
@@ -13,4 +15,6 @@ pub mod server;
 pub mod service;
 pub mod statistics;
 pub mod sweeper;
+pub mod totp;
+pub mod ui;
 pub mod wire;

@@ -27,6 +27,8 @@ pub struct Node {
     pub token: String,
     /// Default listen address from the config.
     pub listen: String,
+    /// How the web UI sets its cookies.
+    pub ui: crate::ui::UiOptions,
     store: NodeStore,
     witness: Option<Arc<NodeWitness>>,
     witnesses: Vec<WitnessTarget>,
@@ -174,6 +176,7 @@ impl Node {
             service,
             token,
             listen: node_dir.config.listen.clone(),
+            ui: crate::ui::UiOptions::default(),
             store,
             witness,
             witnesses,
@@ -252,6 +255,7 @@ impl Node {
         router(AppState {
             service: self.service.clone(),
             token: self.token.as_str().into(),
+            ui: self.ui,
             witness: self.witness.clone(),
         })
     }

@@ -174,9 +174,23 @@ impl NodeService {
         }
     }
 
+    /// The user accounts of this node.
+    pub fn accounts(&self) -> crate::accounts::Accounts {
+        crate::accounts::Accounts::new(
+            self.store.clone(),
+            self.clock.clone(),
+            format!("comity {}", self.identity.authority),
+        )
+    }
+
     /// Now, by the node's clock.
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
+    }
+
+    /// Who this node is, as configured.
+    pub fn identity(&self) -> &NodeIdentity {
+        &self.identity
     }
 
     /// The latest messages refused at the door.

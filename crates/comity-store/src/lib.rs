@@ -281,9 +281,101 @@ pub struct Import {
     pub events: Vec<EventRecord>,
 }
 
+/// A local user account of the web UI.
+///
+/// The password is kept only as an Argon2id PHC string, the TOTP secret only in base32; neither is ever logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Id.
+    pub id: String,
+    /// Login name (unique).
+    pub username: String,
+    /// Name shown in the UI.
+    pub display_name: String,
+    /// Role name (caseworker, supervisor, judge, admin, auditor).
+    pub role: String,
+    /// The authority the user works for.
+    pub authority: String,
+    /// Preferred language tag.
+    pub language: String,
+    /// Argon2id hash in PHC string format.
+    pub password_hash: String,
+    /// TOTP secret, base32.
+    pub totp_secret: String,
+    /// Refused at login.
+    pub disabled: bool,
+    /// Failed logins since the last success.
+    pub failed_logins: u32,
+    /// No login before this time.
+    pub locked_until: Option<OffsetDateTime>,
+    /// The last TOTP time step accepted, so that a code is never accepted twice.
+    pub last_totp_step: u64,
+    /// When the account was created.
+    pub created_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("authority", &self.authority)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A login session of the web UI.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// SHA-256 (hex) of the cookie value; the value itself is never stored.
+    pub id_hash: String,
+    /// The user.
+    pub user_id: String,
+    /// The CSRF token every form of this session must carry.
+    pub csrf_token: String,
+    /// When it started.
+    pub created_at: OffsetDateTime,
+    /// When it ends.
+    pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for SessionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRecord")
+            .field("user_id", &self.user_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// User accounts and sessions of the web UI.
+#[async_trait::async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    /// Stores a new user; refuses a username that exists.
+    async fn create_user(&self, user: UserRecord) -> Result<(), StoreError>;
+    /// A user by login name.
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// A user by id.
+    async fn user(&self, id: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Every user, by login name.
+    async fn users(&self) -> Result<Vec<UserRecord>, StoreError>;
+    /// Replaces a user's record (matched by id).
+    async fn update_user(&self, user: UserRecord) -> Result<(), StoreError>;
+    /// Stores a new session.
+    async fn create_session(&self, session: SessionRecord) -> Result<(), StoreError>;
+    /// A session by the hash of its cookie value.
+    async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError>;
+    /// Ends a session.
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// Ends every session of a user.
+    async fn delete_sessions_of(&self, user_id: &str) -> Result<(), StoreError>;
+}
+
 /// The storage of one node.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AccountStore + Send + Sync + 'static {
     /// Stores a new case.
     async fn create_case(&self, case: CaseRecord) -> Result<(), StoreError>;
     /// A case by id.

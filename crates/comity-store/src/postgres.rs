@@ -8,6 +8,8 @@
 //! Migrations live in `migrations/postgres/`, in step with `migrations/sqlite/`, and are applied under an advisory
 //! lock so that processes starting together do not race. Connections are plain TCP or Unix sockets (no TLS yet).
 
+mod accounts;
+
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -44,7 +46,8 @@ const MIGRATIONS: &[(i32, &str)] = &[
         3,
         include_str!("../migrations/postgres/0003_federation.sql"),
     ),
-    (4, include_str!("../migrations/postgres/0004_leases.sql")),
+    (4, include_str!("../migrations/postgres/0004_users.sql")),
+    (5, include_str!("../migrations/postgres/0005_leases.sql")),
 ];
 
 /// The PostgreSQL store.

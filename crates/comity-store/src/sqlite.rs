@@ -5,6 +5,8 @@
 //! fsync thus covers many requests, and nothing is acknowledged before it is on disk. A job that fails rolls back its
 //! own savepoint without disturbing the others in the batch.
 
+mod accounts;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -31,7 +33,8 @@ const MIGRATIONS: &[(u32, &str)] = &[
         include_str!("../migrations/sqlite/0002_list_indexes.sql"),
     ),
     (3, include_str!("../migrations/sqlite/0003_federation.sql")),
-    (4, include_str!("../migrations/sqlite/0004_leases.sql")),
+    (4, include_str!("../migrations/sqlite/0004_users.sql")),
+    (5, include_str!("../migrations/sqlite/0005_leases.sql")),
 ];
 
 type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;
@@ -656,21 +659,7 @@ fn accept(
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn create_case(&self, case: CaseRecord) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            conn.execute(
-                "INSERT INTO cases (id, reference, title, created_by, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![case.id, case.reference, case.title, case.created_by, to_ms(case.created_at)],
-            )
-            .map(|_| ())
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Duplicate { what: "case", id: case.reference.clone() }
-                } else {
-                    backend(e)
-                }
-            })
-        })
-        .await
+        self.write(move |conn| insert_case(conn, &case)).await
     }
 
     async fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError> {
@@ -703,37 +692,19 @@ impl Store for SqliteStore {
     async fn create_request(&self, r: RequestRecord) -> Result<(), StoreError> {
         self.write(move |conn| {
             let case_exists: bool = conn
-                .query_row("SELECT EXISTS(SELECT 1 FROM cases WHERE id = ?1)", [&r.case_id], |row| row.get(0))
+                .query_row(
+                    "SELECT EXISTS(SELECT 1 FROM cases WHERE id = ?1)",
+                    [&r.case_id],
+                    |row| row.get(0),
+                )
                 .map_err(backend)?;
             if !case_exists {
-                return Err(StoreError::NotFound { what: "case", id: r.case_id });
+                return Err(StoreError::NotFound {
+                    what: "case",
+                    id: r.case_id,
+                });
             }
-            conn.prepare_cached(&format!(
-                "INSERT INTO requests ({REQUEST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-            ))
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    r.id,
-                    r.case_id,
-                    r.mechanism,
-                    r.state,
-                    r.document,
-                    r.urgency,
-                    r.created_by,
-                    to_ms(r.created_at),
-                    to_ms(r.updated_at),
-                    r.next_due.map(to_ms),
-                    i64::try_from(r.version).unwrap_or(i64::MAX),
-                ])
-            })
-            .map(|_| ())
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Duplicate { what: "request", id: r.id.clone() }
-                } else {
-                    backend(e)
-                }
-            })
+            insert_request(conn, &r)
         })
         .await
     }

@@ -36,6 +36,9 @@ enum Command {
     /// Create, show, list and move requests through their lifecycle.
     #[command(subcommand)]
     Request(cmd::request::RequestCommand),
+    /// Add, disable, reset and list the accounts of the web UI.
+    #[command(subcommand)]
+    User(cmd::user::UserCommand),
     /// Verify a node's transparency log, prove that an event is in it, check a proof.
     #[command(subcommand)]
     Log(cmd::log::LogCommand),
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
             Command::Rules(c) => cmd::rules::run(c),
             Command::Case(c) => cmd::request::run_case(c).await,
             Command::Request(c) => cmd::request::run(c).await,
+            Command::User(c) => cmd::user::run(c).await,
             Command::Log(c) => cmd::log::run(c).await,
             Command::Stats(args) => cmd::stats::run(args).await,
             Command::Directory(c) => cmd::directory::run(c).await,

@@ -710,11 +710,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     if !args.once && failed == 0 {
         println!(
-            "\nThe nodes keep running with the demo data; press Ctrl-C to stop. Tokens are in each node's api.token:"
+            "\nThe nodes keep running with the demo data; press Ctrl-C to stop. Web UI at each address (add a user with\n`comity user add --dir DIR`); API tokens in each node's api.token:"
         );
         for n in &nodes {
             println!(
-                "  {:<11} {}  ({})",
+                "  {:<11} {}/  ({})",
                 n.id,
                 n.base,
                 root.join(n.id).join(config::API_TOKEN_FILE).display()

@@ -9,6 +9,7 @@ pub mod request;
 pub mod rules;
 pub mod serve;
 pub mod stats;
+pub mod user;
 
 use std::path::Path;
 use std::sync::Arc;
