@@ -5,7 +5,7 @@
 //! - `signing.key` (0600): the Ed25519 signing key
 //! - `age.key` (0600): the age X25519 identity evidence is sealed to
 //! - `api.token` (0600): the bearer token of the HTTP API
-//! - `node.db`: the SQLite database
+//! - `node.db`: the SQLite database, unless `database = "postgres://..."` in `config.toml` names a PostgreSQL one
 //! - `log.key`, `log.salt`, `witness.key` (0600) and `log/`: the transparency log of the node's events
 //!   ([`crate::eventlog`])
 //! - `tls.crt` and `tls.key` (0600): the node's self-signed TLS certificate, pinned by its SHA-256 in the directory
@@ -19,6 +19,8 @@ use comity_seal::keys::{self, NodeSigningKey};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+use crate::database::Database;
 
 /// File names inside a node directory.
 pub const CONFIG_FILE: &str = "config.toml";
@@ -57,6 +59,18 @@ pub enum NodeDirError {
     Catalogue { path: PathBuf, message: String },
     #[error(transparent)]
     Store(#[from] comity_store::StoreError),
+    #[error(
+        "{database} holds the records of node `{found}`, not `{expected}`; point `database` at this node's own database"
+    )]
+    ForeignDatabase {
+        database: String,
+        found: String,
+        expected: String,
+    },
+    #[error(
+        "the records of this node are in {0}, which only an async caller can reach; open it with `Node::connect`"
+    )]
+    NeedsConnect(String),
     #[error(transparent)]
     Log(#[from] crate::eventlog::EventLogError),
     #[error(transparent)]
@@ -97,6 +111,9 @@ pub struct NodeConfig {
     /// A rules catalogue replacing the shipped one (path relative to the node directory, or absolute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalogue: Option<String>,
+    /// Where the records live when not in `node.db`: `postgres://user@host:port/dbname` (see [`Database`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
     /// The directory operator's public key (`ed25519:...`) this node trusts to sign the directory of authorities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directory_operator_key: Option<String>,
@@ -265,6 +282,7 @@ async fn write_node(
         tls_cert_sha256: Some(tls_cert_sha256),
         listen: default_listen(),
         catalogue: None,
+        database: None,
         directory_operator_key: None,
         log_origin: Some(comity_tlog::note::NoteSigner::name(&log_keys.signer).to_owned()),
         log_public_key: Some(log_keys.signer.verifier().to_string()),
@@ -371,6 +389,9 @@ pub fn open(dir: &Path) -> Result<NodeDir, NodeDirError> {
         signing_public_key: config.signing_public_key.clone(),
         age_recipient: config.age_recipient.clone(),
     };
+    if let Some(address) = &config.database {
+        Database::parse(address).map_err(|e| bad(format!("`database`: {e}")))?;
+    }
     Ok(NodeDir {
         path: dir.to_owned(),
         config,
@@ -411,6 +432,18 @@ impl NodeDir {
         Ok(NodeSigningKey::read(&self.path.join(SIGNING_KEY_FILE))?)
     }
 
+    /// Where this node's records live: `database` from the config, else `node.db` in the directory.
+    pub fn database(&self) -> Result<Database, NodeDirError> {
+        match &self.config.database {
+            None => Ok(Database::Sqlite(self.path.join(DATABASE_FILE))),
+            Some(address) => Database::parse(address).map_err(|e| NodeDirError::BadConfig {
+                path: self.path.join(CONFIG_FILE),
+                message: format!("`database`: {e}"),
+            }),
+        }
+    }
+
+    /// Opens the SQLite database in the directory (`node.db`), whatever the config names.
     /// The pinned directory operator key, if configured.
     pub fn directory_operator_key(
         &self,

@@ -9,12 +9,16 @@ use tokio::net::TcpListener;
 
 use crate::api::{AppState, router};
 use crate::config::{self, NodeDirError};
+use crate::database::{Database, NodeStore};
 use crate::eventlog::witness::{self, Collected, FollowedLog, NodeWitness, WitnessTarget};
 use crate::eventlog::{EventLogError, NodeLog};
 use crate::service::{Clock, NodeService, ServiceError, SystemClock};
+use crate::sweeper::ClockSweeper;
 
 /// How often a serving node appends events other processes wrote to the store.
 const CATCH_UP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often a serving node looks for preservations whose expiry clock ran out.
+const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A node ready to serve.
 pub struct Node {
@@ -29,7 +33,7 @@ pub struct Node {
     tls: Arc<rustls::ServerConfig>,
     /// How the web UI sets its cookies.
     pub ui: crate::ui::UiOptions,
-    store: comity_store::sqlite::SqliteStore,
+    store: NodeStore,
     witness: Option<Arc<NodeWitness>>,
     witnesses: Vec<WitnessTarget>,
     http: reqwest::Client,
@@ -42,12 +46,60 @@ impl Node {
         Self::open_with_clock(dir, Arc::new(SystemClock))
     }
 
-    /// Opens the node in `dir` with a given clock.
+    /// Opens the node in `dir` with a given clock, on its SQLite file. A node whose config names a PostgreSQL
+    /// database is refused: use [`Node::connect`].
     pub fn open_with_clock(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, NodeDirError> {
+        let node_dir = config::open(dir)?;
+        match node_dir.database()? {
+            Database::Sqlite(path) => Self::open_with_store(
+                dir,
+                NodeStore::Sqlite(comity_store::sqlite::SqliteStore::open(&path)?),
+                clock,
+            ),
+            other => Err(NodeDirError::NeedsConnect(other.describe())),
+        }
+    }
+
+    /// Opens the node in `dir` on the store `database` names (`postgres://...` or `sqlite:PATH`), else the one its
+    /// config names, else its SQLite file. A database that holds another node's records is refused; an empty one
+    /// is marked as this node's.
+    pub async fn connect(
+        dir: &Path,
+        database: Option<&Database>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, NodeDirError> {
+        let node_dir = config::open(dir)?;
+        let database = match database {
+            Some(d) => d.clone(),
+            None => node_dir.database()?,
+        };
+        let store = database.open().await?;
+        let shared = store.shared();
+        let expected = node_dir.identity.authority.as_str();
+        match shared.meta("authority").await? {
+            Some(found) if found != expected => {
+                store.close();
+                return Err(NodeDirError::ForeignDatabase {
+                    database: database.describe(),
+                    found,
+                    expected: expected.to_owned(),
+                });
+            }
+            Some(_) => {}
+            None => shared.set_meta("authority", expected).await?,
+        }
+        Self::open_with_store(dir, store, clock)
+    }
+
+    /// Opens the node in `dir` on a store already opened (for example a PostgreSQL schema of its own in a test).
+    pub fn open_with_store(
+        dir: &Path,
+        store: NodeStore,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, NodeDirError> {
         let node_dir = config::open(dir)?;
         let tls = crate::tls::server_config(dir)?;
         let catalogue = node_dir.catalogue()?;
-        let store = node_dir.store()?;
         let token = node_dir.api_token()?;
         let safeguards =
             crate::safeguards::Safeguards::embedded(&catalogue).map_err(|message| {
@@ -66,7 +118,7 @@ impl Node {
             catalogue,
             safeguards,
             federation,
-            Arc::new(store.clone()),
+            store.shared(),
             clock,
         );
         let keys = node_dir.log_keys()?;
@@ -207,6 +259,11 @@ impl Node {
         self
     }
 
+    /// The store this node runs on.
+    pub fn store(&self) -> &NodeStore {
+        &self.store
+    }
+
     /// The router of this node.
     pub fn router(&self) -> axum::Router {
         router(AppState {
@@ -259,6 +316,20 @@ impl Node {
         let deliverer = self
             .deliver_in_background
             .then(|| tokio::spawn(deliver_forever(self.service.clone())));
+        // Expiry clocks fire in one process of all those serving this node: the sweeper holds a store lease.
+        let sweeper = ClockSweeper::new(
+            self.service.clone(),
+            format!(
+                "serve-{}-{}",
+                std::process::id(),
+                uuid::Uuid::now_v7().simple()
+            ),
+            SWEEP_INTERVAL,
+        );
+        let (stop_sweeper, stopped) = tokio::sync::oneshot::channel::<()>();
+        let sweeping = tokio::spawn(sweeper.run(async {
+            let _ = stopped.await;
+        }));
         let served = axum::serve(
             listener.tap_io(|_: &mut L::Io| {}),
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -270,6 +341,10 @@ impl Node {
         }
         if let Some(task) = background {
             task.abort();
+        }
+        let _ = stop_sweeper.send(());
+        if let Err(e) = sweeping.await {
+            tracing::warn!(error = %e, "the clock sweeper stopped abnormally");
         }
         self.store.close();
         served

@@ -70,6 +70,9 @@ impl Clock for ManualClock {
     }
 }
 
+/// Who the events written by the clock sweeper name as actor.
+pub const CLOCK_ACTOR: &str = "comity-clock";
+
 /// Why the service refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -981,6 +984,89 @@ impl NodeService {
             ));
         }
         Ok(())
+    }
+
+    /// Takes or renews the lease `name` for `holder` at the service's clock (see [`Store::try_acquire_lease`]).
+    pub async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl_ms: u64,
+    ) -> Result<bool, ServiceError> {
+        Ok(self
+            .store
+            .try_acquire_lease(name, holder, ttl_ms, self.clock.now())
+            .await?)
+    }
+
+    /// Gives a lease up.
+    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), ServiceError> {
+        Ok(self.store.release_lease(name, holder).await?)
+    }
+
+    /// Expires the preservations whose expiry clock has run out, at most `limit` of each state (`active`,
+    /// `extended`) per call, soonest first. Returns the ids expired.
+    ///
+    /// A request a person changes meanwhile is left for the next call (the step names the version it read). Each
+    /// step is an ordinary `expire` event by [`CLOCK_ACTOR`], with the clock and its end in the reason.
+    pub async fn expire_due(&self, limit: u32) -> Result<Vec<String>, ServiceError> {
+        let now = self.clock.now();
+        let mut expired = Vec::new();
+        for state in [State::Active, State::Extended] {
+            let due = self
+                .store
+                .requests(&RequestFilter {
+                    state: Some(state.to_string()),
+                    order: RequestOrder::Due,
+                    limit: limit.clamp(1, 1000),
+                    ..RequestFilter::default()
+                })
+                .await?;
+            // INVARIANT: the list is in order of `next_due`, so the first one not yet due ends the round.
+            for record in due
+                .iter()
+                .take_while(|r| r.next_due.is_some_and(|d| d <= now))
+            {
+                let (record, events, mechanism) = self.load(&record.id).await?;
+                let doc = self.document(&record)?;
+                let entered: Vec<(State, OffsetDateTime)> = events
+                    .iter()
+                    .filter_map(|e| e.to_state.parse::<State>().ok().map(|s| (s, e.at)))
+                    .collect();
+                let running = clock::clocks(mechanism, &doc.instrument, doc.urgency, &entered);
+                let Some(ran_out) = running.iter().find(|c| {
+                    c.kind() == comity_core::catalogue::ClockKind::Expiry
+                        && c.is_running()
+                        && c.due_at <= now
+                }) else {
+                    continue;
+                };
+                let due_at = ran_out
+                    .due_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
+                let step = TransitionInput {
+                    action: Action::Expire.to_string(),
+                    reason: Some(format!(
+                        "the expiry clock `{}` ran out at {due_at}",
+                        ran_out.rule.id
+                    )),
+                    grounds: Vec::new(),
+                    expected_version: Some(record.version),
+                    issuer: None,
+                    checklist: Vec::new(),
+                    recipient: None,
+                };
+                match self.transition(&record.id, step, CLOCK_ACTOR).await {
+                    Ok(_) => expired.push(record.id.clone()),
+                    Err(ServiceError::Conflict(_) | ServiceError::NotAllowed { .. }) => {
+                        tracing::info!(request = %record.id, "changed meanwhile; expiry left for the next sweep");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(expired)
     }
 
     /// The safeguard findings on a request: outgoing findings, and the requested side's assessment.

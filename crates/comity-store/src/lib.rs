@@ -520,4 +520,20 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     ) -> Result<Vec<EventRecord>, StoreError>;
     /// Writes records as they are, all or nothing (see [`Import`]).
     async fn import(&self, records: Import) -> Result<(), StoreError>;
+
+    /// Takes or renews the lease `name` for `holder` until `now + ttl_ms`, if nobody else holds it at `now`.
+    /// Returns whether `holder` holds it now. Atomic across every process sharing the store: of several holders
+    /// asking at once, at most one gets `true`.
+    ///
+    /// Holders compare `now` from their own clocks: the lease is safe as long as clocks differ by less than the time
+    /// a holder keeps in hand (renew well before `ttl_ms` runs out).
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl_ms: u64,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Gives the lease `name` up if `holder` holds it, so another may take it at once.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
 }

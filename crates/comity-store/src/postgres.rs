@@ -18,6 +18,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
+/// The parsed form of a PostgreSQL address, for checking one before connecting.
+pub use tokio_postgres::Config;
+
 use crate::{
     CaseRecord, EventRecord, Import, RequestFilter, RequestOrder, RequestRecord, Store, StoreError,
     Transition,
@@ -44,6 +47,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
         include_str!("../migrations/postgres/0003_federation.sql"),
     ),
     (4, include_str!("../migrations/postgres/0004_users.sql")),
+    (5, include_str!("../migrations/postgres/0005_leases.sql")),
 ];
 
 /// The PostgreSQL store.
@@ -618,6 +622,47 @@ impl Store for PostgresStore {
             .map_err(backend)?;
         client
             .execute(&stmt, &[&key, &value])
+            .await
+            .map(|_| ())
+            .map_err(backend)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl_ms: u64,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let now_ms = to_ms(now);
+        let expires_ms = now_ms.saturating_add(to_i64(ttl_ms));
+        let client = self.client().await?;
+        // One statement: the insert, or the row lock of the conflicting row, orders competing holders.
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO leases (name, holder, expires_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms
+                 WHERE leases.holder = excluded.holder OR leases.expires_ms <= $4
+                 RETURNING holder",
+            )
+            .await
+            .map_err(backend)?;
+        let taken = client
+            .query_opt(&stmt, &[&name, &holder, &expires_ms, &now_ms])
+            .await
+            .map_err(backend)?;
+        Ok(taken.is_some())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM leases WHERE name = $1 AND holder = $2",
+                &[&name, &holder],
+            )
             .await
             .map(|_| ())
             .map_err(backend)

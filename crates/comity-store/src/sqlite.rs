@@ -34,6 +34,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     ),
     (3, include_str!("../migrations/sqlite/0003_federation.sql")),
     (4, include_str!("../migrations/sqlite/0004_users.sql")),
+    (5, include_str!("../migrations/sqlite/0005_leases.sql")),
 ];
 
 type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;
@@ -1030,6 +1031,45 @@ impl Store for SqliteStore {
             conn.execute(
                 "INSERT INTO node_meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 params![key, value],
+            )
+            .map(|_| ())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl_ms: u64,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        let now_ms = to_ms(now);
+        let expires_ms = now_ms.saturating_add(i64::try_from(ttl_ms).unwrap_or(i64::MAX));
+        self.write(move |conn| {
+            conn.query_row(
+                "INSERT INTO leases (name, holder, expires_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms
+                 WHERE leases.holder = excluded.holder OR leases.expires_ms <= ?4
+                 RETURNING holder",
+                params![name, holder, expires_ms, now_ms],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|taken| taken.is_some())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.write(move |conn| {
+            conn.execute(
+                "DELETE FROM leases WHERE name = ?1 AND holder = ?2",
+                params![name, holder],
             )
             .map(|_| ())
             .map_err(backend)

@@ -25,6 +25,8 @@ enum Command {
     Init(cmd::init::InitArgs),
     /// Serve a node's HTTP API.
     Serve(cmd::serve::ServeArgs),
+    /// Move a node's records from its SQLite file to a new PostgreSQL database.
+    Migrate(cmd::migrate::MigrateArgs),
     /// Read the rules catalogue: mechanisms, fields, clocks, refusal grounds, citations.
     #[command(subcommand)]
     Rules(cmd::rules::RulesCommand),
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => cmd::demo::run(args).await,
             Command::Init(args) => cmd::init::run(args).await,
             Command::Serve(args) => cmd::serve::run(args).await,
+            Command::Migrate(args) => cmd::migrate::run(args).await,
             Command::Rules(c) => cmd::rules::run(c),
             Command::Case(c) => cmd::request::run_case(c).await,
             Command::Request(c) => cmd::request::run(c).await,

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use comity_node::safeguards::ChecklistAnswerInput;
-use comity_node::server::Node;
 use comity_node::service::{ListQuery, ServiceError};
 use comity_node::wire::{CaseInput, NewRequestInput, RequestInput, RequestView, TransitionInput};
 use serde::de::DeserializeOwned;
@@ -23,6 +22,9 @@ pub struct On {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// The node's database, if not the one its config names: `postgres://user@host:port/dbname` or `sqlite:PATH`.
+    #[arg(long, env = "COMITY_DATABASE", hide_env_values = true)]
+    database: Option<String>,
 }
 
 /// `comity case` subcommands.
@@ -195,7 +197,7 @@ pub async fn run_case(command: CaseCommand) -> anyhow::Result<ExitCode> {
             reference,
             title,
         } => {
-            let node = Node::open(&on.dir)?;
+            let node = super::open_node(&on.dir, on.database.as_deref()).await?;
             let case = node
                 .service
                 .create_case(CaseInput { reference, title }, &actor(&on))
@@ -208,7 +210,7 @@ pub async fn run_case(command: CaseCommand) -> anyhow::Result<ExitCode> {
             }
         }
         CaseCommand::List { on } => {
-            let node = Node::open(&on.dir)?;
+            let node = super::open_node(&on.dir, on.database.as_deref()).await?;
             let cases = node.service.cases(1000).await.map_err(explain)?;
             if on.json {
                 println!("{}", serde_json::to_string_pretty(&cases)?);
@@ -276,7 +278,7 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
     match command {
         RequestCommand::New { on, case, file } => {
             let document: RequestInput = read_json(&file)?;
-            let node = Node::open(&on.dir)?;
+            let node = super::open_node(&on.dir, on.database.as_deref()).await?;
             let view = node
                 .service
                 .create_request(
@@ -298,7 +300,7 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
             }
         }
         RequestCommand::Show { on, id } => {
-            let node = Node::open(&on.dir)?;
+            let node = super::open_node(&on.dir, on.database.as_deref()).await?;
             let view = node.service.request(&id).await.map_err(explain)?;
             if on.json {
                 println!("{}", serde_json::to_string_pretty(&view)?);
@@ -314,7 +316,7 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
             case,
             limit,
         } => {
-            let node = Node::open(&on.dir)?;
+            let node = super::open_node(&on.dir, on.database.as_deref()).await?;
             let query = ListQuery {
                 case_id: case,
                 state,
@@ -346,7 +348,7 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
             answers,
             to,
         } => {
-            let node = Node::open(&on.dir)?;
+            let node = super::open_node(&on.dir, on.database.as_deref()).await?;
             let input = TransitionInput {
                 action,
                 reason,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use comity_node::server::{Node, shutdown_signal};
+use comity_node::server::shutdown_signal;
 
 /// Arguments of `comity serve`.
 #[derive(Debug, Args)]
@@ -17,6 +17,10 @@ pub struct ServeArgs {
     /// Address to listen on (default: the config's `listen`, 127.0.0.1:7410).
     #[arg(long)]
     listen: Option<String>,
+    /// The database, if not the one the config names (default `node.db` in the directory):
+    /// `postgres://user@host:port/dbname`, shared by every process serving this node, or `sqlite:PATH`.
+    #[arg(long, env = "COMITY_DATABASE", hide_env_values = true)]
+    database: Option<String>,
     /// Serve plain HTTP instead of HTTPS, with web UI cookies that travel without `Secure`: only on a loopback
     /// address, for local demonstrations and tests.
     #[arg(long, alias = "plain-http-cookies")]
@@ -24,7 +28,7 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let mut node = Node::open(&args.dir)?;
+    let mut node = super::open_node(&args.dir, args.database.as_deref()).await?;
     let addr = args.listen.clone().unwrap_or_else(|| node.listen.clone());
     let listener = node.bind(&addr).await.with_context(|| {
         format!("cannot listen on `{addr}`; choose another address with --listen")
@@ -43,6 +47,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if !args.insecure_http {
         println!("  TLS certificate sha256 {}", node.tls_cert_sha256);
     }
+    println!("  records in {}", node.store().describe());
     println!("  web UI at {scheme}://{local}/ (add accounts with `comity user add`)");
     println!(
         "  API token in {}",

@@ -11,7 +11,6 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use comity_node::access::Role;
 use comity_node::accounts::{NewUser, TotpEnrolment};
-use comity_node::server::Node;
 
 /// Account commands.
 #[derive(Debug, Subcommand)]
@@ -94,7 +93,7 @@ pub async fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
         UserCommand::Add(args) => {
             let role: Role = args.role.parse()?;
             let password = read_password()?;
-            let node = Node::open(&args.dir)?;
+            let node = super::open_node(&args.dir, None).await?;
             let authority = args
                 .authority
                 .unwrap_or_else(|| node.service.node().authority);
@@ -114,13 +113,13 @@ pub async fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
             show(&enrolment);
         }
         UserCommand::Disable(args) => {
-            let node = Node::open(&args.dir)?;
+            let node = super::open_node(&args.dir, None).await?;
             node.service.accounts().disable(&args.username).await?;
             println!("disabled `{}`; their sessions have ended", args.username);
         }
         UserCommand::Reset(args) => {
             let password = read_password()?;
-            let node = Node::open(&args.dir)?;
+            let node = super::open_node(&args.dir, None).await?;
             let enrolment = node
                 .service
                 .accounts()
@@ -133,7 +132,7 @@ pub async fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
             show(&enrolment);
         }
         UserCommand::List(args) => {
-            let node = Node::open(&args.dir)?;
+            let node = super::open_node(&args.dir, None).await?;
             for u in node.service.accounts().list().await? {
                 let status = if u.disabled { "disabled" } else { "enabled" };
                 println!(
