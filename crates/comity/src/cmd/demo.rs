@@ -308,15 +308,13 @@ fn find<'a>(nodes: &'a [DemoNode], id: &str) -> &'a DemoNode {
     nodes.iter().find(|n| n.id == id).unwrap_or(&nodes[0])
 }
 
-fn incoming_from(list: &Value, counterpart: &str, mechanism: &str) -> Option<String> {
+/// The id of the first listed request of a mechanism.
+fn first_of(list: &Value, mechanism: &str) -> Option<String> {
     list["requests"]
         .as_array()?
         .iter()
         .find(|r| r["mechanism"] == mechanism)
-        .and_then(|r| {
-            let _ = counterpart;
-            r["id"].as_str().map(str::to_owned)
-        })
+        .and_then(|r| r["id"].as_str().map(str::to_owned))
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -431,7 +429,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             200,
         )
         .await;
-    let br_in = incoming_from(&inbox, "fr-247", "expedited-preservation").unwrap_or_default();
+    let br_in = first_of(&inbox, "expedited-preservation").unwrap_or_default();
     let fwd = walk
         .call(
             br247,
@@ -460,7 +458,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             200,
         )
         .await;
-    let host_id = incoming_from(&at_host, "br-247", "expedited-preservation").unwrap_or_default();
+    let host_id = first_of(&at_host, "expedited-preservation").unwrap_or_default();
     let shown = walk
         .call(
             host,
@@ -595,7 +593,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             200,
         )
         .await;
-    let brc_id = incoming_from(&at_brc, "fr-central", "mla-stored-data").unwrap_or_default();
+    let brc_id = first_of(&at_brc, "mla-stored-data").unwrap_or_default();
     let findings = walk
         .call(
             brc,
