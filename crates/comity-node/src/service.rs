@@ -24,7 +24,7 @@ use crate::safeguards::{
 use crate::statistics::{self, EevArt28Return, Period, StatisticsView};
 use crate::wire::{
     self, CaseInput, CaseView, ClockView, EventView, MechanismList, MechanismView, NewRequestInput,
-    NodeView, RefusalGroundView, RequestInput, RequestView, TransitionInput,
+    NodeView, RequestInput, RequestView, TransitionInput,
 };
 
 /// Where the time comes from.
@@ -348,23 +348,7 @@ impl NodeService {
 
     /// Every mechanism of the catalogue.
     pub fn mechanisms(&self) -> MechanismList {
-        MechanismList {
-            catalogue_version: self.catalogue.version.clone(),
-            source: self.catalogue.source.clone(),
-            mechanisms: self
-                .catalogue
-                .mechanisms
-                .iter()
-                .map(|m| MechanismView::new(m, &self.catalogue))
-                .collect(),
-            excluded_grounds: self
-                .catalogue
-                .refusal_grounds
-                .iter()
-                .filter(|g| !g.permitted)
-                .map(RefusalGroundView::from)
-                .collect(),
-        }
+        MechanismList::new(&self.catalogue)
     }
 
     /// One mechanism.
@@ -646,17 +630,9 @@ impl NodeService {
             .collect();
         self.check_safeguards(action, &input, &doc, mechanism, &done)?;
         let now = self.clock.now().max(record.updated_at);
-        let mut entered: Vec<(State, OffsetDateTime)> = events
-            .iter()
-            .filter_map(|e| e.to_state.parse::<State>().ok().map(|s| (s, e.at)))
-            .collect();
+        let mut entered = entered_states(&events);
         entered.push((to, now));
-        let next_due = clock::next_due(&clock::clocks(
-            mechanism,
-            &doc.instrument,
-            doc.urgency,
-            &entered,
-        ));
+        let next_due = next_due(mechanism, &doc, &entered);
         let detail = serde_json::json!({ "grounds": grounds }).to_string();
         let (outbox, link) = self
             .outgoing_message(
@@ -1029,10 +1005,7 @@ impl NodeService {
             {
                 let (record, events, mechanism) = self.load(&record.id).await?;
                 let doc = self.document(&record)?;
-                let entered: Vec<(State, OffsetDateTime)> = events
-                    .iter()
-                    .filter_map(|e| e.to_state.parse::<State>().ok().map(|s| (s, e.at)))
-                    .collect();
+                let entered = entered_states(&events);
                 let running = clock::clocks(mechanism, &doc.instrument, doc.urgency, &entered);
                 let Some(ran_out) = running.iter().find(|c| {
                     c.kind() == comity_core::catalogue::ClockKind::Expiry
@@ -1219,10 +1192,7 @@ impl NodeService {
             .state
             .parse()
             .map_err(|e: lifecycle::UnknownName| ServiceError::Internal(e.to_string()))?;
-        let entered: Vec<(State, OffsetDateTime)> = events
-            .iter()
-            .filter_map(|e| e.to_state.parse::<State>().ok().map(|s| (s, e.at)))
-            .collect();
+        let entered = entered_states(events);
         let clocks = clock::clocks(mechanism, &doc.instrument, doc.urgency, &entered);
         Ok(RequestView {
             id: record.id.clone(),
@@ -1281,4 +1251,26 @@ fn event_view(e: &EventRecord) -> EventView {
         reason: e.reason.clone(),
         grounds,
     }
+}
+
+/// The states a request entered, in order, with when: what its clocks run from.
+pub(crate) fn entered_states(events: &[EventRecord]) -> Vec<(State, OffsetDateTime)> {
+    events
+        .iter()
+        .filter_map(|e| e.to_state.parse::<State>().ok().map(|s| (s, e.at)))
+        .collect()
+}
+
+/// The soonest running clock of a request that entered `entered`.
+pub(crate) fn next_due(
+    mechanism: &Mechanism,
+    doc: &comity_core::request::RequestDocument,
+    entered: &[(State, OffsetDateTime)],
+) -> Option<OffsetDateTime> {
+    clock::next_due(&clock::clocks(
+        mechanism,
+        &doc.instrument,
+        doc.urgency,
+        entered,
+    ))
 }

@@ -781,6 +781,27 @@ pub struct MechanismList {
     pub excluded_grounds: Vec<RefusalGroundView>,
 }
 
+impl MechanismList {
+    /// Every mechanism of `catalogue`, and the grounds the treaties exclude.
+    pub fn new(catalogue: &Catalogue) -> Self {
+        Self {
+            catalogue_version: catalogue.version.clone(),
+            source: catalogue.source.clone(),
+            mechanisms: catalogue
+                .mechanisms
+                .iter()
+                .map(|m| MechanismView::new(m, catalogue))
+                .collect(),
+            excluded_grounds: catalogue
+                .refusal_grounds
+                .iter()
+                .filter(|g| !g.permitted)
+                .map(RefusalGroundView::from)
+                .collect(),
+        }
+    }
+}
+
 /// A clock on a request.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ClockView {

@@ -490,16 +490,8 @@ impl NodeService {
                     events.push(event(i as u64 + 1, action, state, to, actor, at));
                     state = to;
                 }
-                let entered: Vec<(State, OffsetDateTime)> = events
-                    .iter()
-                    .filter_map(|e| e.to_state.parse::<State>().ok().map(|s| (s, e.at)))
-                    .collect();
-                let next_due = comity_core::clock::next_due(&comity_core::clock::clocks(
-                    mechanism,
-                    &doc.instrument,
-                    doc.urgency,
-                    &entered,
-                ));
+                let entered = crate::service::entered_states(&events);
+                let next_due = crate::service::next_due(mechanism, &doc, &entered);
                 Ok(MessageEffect::NewRequest {
                     case: Some(case.clone()),
                     request: RequestRecord {
@@ -589,17 +581,9 @@ impl NodeService {
         .map_err(internal)?;
         let doc = self.document(&record)?;
         let at = now.max(record.updated_at);
-        let mut entered: Vec<(State, OffsetDateTime)> = events
-            .iter()
-            .filter_map(|e| e.to_state.parse::<State>().ok().map(|s| (s, e.at)))
-            .collect();
+        let mut entered = crate::service::entered_states(&events);
         entered.push((to, at));
-        let next_due = comity_core::clock::next_due(&comity_core::clock::clocks(
-            mechanism,
-            &doc.instrument,
-            doc.urgency,
-            &entered,
-        ));
+        let next_due = crate::service::next_due(mechanism, &doc, &entered);
         Ok(Transition {
             event: EventRecord {
                 request_id: record.id.clone(),

@@ -75,24 +75,6 @@ fn load(source: &Source) -> anyhow::Result<Catalogue> {
     }
 }
 
-fn list(catalogue: &Catalogue) -> MechanismList {
-    MechanismList {
-        catalogue_version: catalogue.version.clone(),
-        source: catalogue.source.clone(),
-        mechanisms: catalogue
-            .mechanisms
-            .iter()
-            .map(|m| MechanismView::new(m, catalogue))
-            .collect(),
-        excluded_grounds: catalogue
-            .refusal_grounds
-            .iter()
-            .filter(|g| !g.permitted)
-            .map(comity_node::wire::RefusalGroundView::from)
-            .collect(),
-    }
-}
-
 fn cites(list: &[comity_node::wire::CitationView]) -> String {
     list.iter()
         .map(|c| format!("{} Art {} [{}]", c.instrument, c.article, c.verification))
@@ -140,7 +122,7 @@ fn print(m: &MechanismView) {
 pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
     match command {
         RulesCommand::List(source) => {
-            let all = list(&load(&source)?);
+            let all = MechanismList::new(&load(&source)?);
             if source.json {
                 println!("{}", serde_json::to_string_pretty(&all)?);
             } else {
