@@ -313,6 +313,31 @@ fn rows<T>(
     rows.iter().map(f).collect()
 }
 
+/// One page of `table` in id order after `after`. Two statements rather than `$1 IS NULL OR id > $1`, so that each
+/// page is an index range.
+async fn page_by_id(
+    client: &deadpool_postgres::Object,
+    columns: &str,
+    table: &str,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Row>, StoreError> {
+    let limit = i64::from(limit);
+    match after {
+        Some(after) => {
+            let sql = format!("SELECT {columns} FROM {table} WHERE id > $1 ORDER BY id LIMIT $2");
+            let stmt = client.prepare_cached(&sql).await.map_err(backend)?;
+            client.query(&stmt, &[&after, &limit]).await
+        }
+        None => {
+            let sql = format!("SELECT {columns} FROM {table} ORDER BY id LIMIT $1");
+            let stmt = client.prepare_cached(&sql).await.map_err(backend)?;
+            client.query(&stmt, &[&limit]).await
+        }
+    }
+    .map_err(backend)
+}
+
 /// The row limit of a list: 100 when unset, never more than 1000 (as in SQLite).
 fn list_limit(limit: u32) -> i64 {
     if limit == 0 {
@@ -690,30 +715,10 @@ impl Store for PostgresStore {
         limit: u32,
     ) -> Result<Vec<CaseRecord>, StoreError> {
         let client = self.client().await?;
-        let limit = i64::from(limit);
-        // Two statements rather than `$1 IS NULL OR id > $1`, so that each page is an index range.
-        let found = match after {
-            Some(after) => {
-                let stmt = client
-                    .prepare_cached(&format!(
-                        "SELECT {CASE_COLUMNS} FROM cases WHERE id > $1 ORDER BY id LIMIT $2"
-                    ))
-                    .await
-                    .map_err(backend)?;
-                client.query(&stmt, &[&after, &limit]).await
-            }
-            None => {
-                let stmt = client
-                    .prepare_cached(&format!(
-                        "SELECT {CASE_COLUMNS} FROM cases ORDER BY id LIMIT $1"
-                    ))
-                    .await
-                    .map_err(backend)?;
-                client.query(&stmt, &[&limit]).await
-            }
-        }
-        .map_err(backend)?;
-        rows(found, case_row)
+        rows(
+            page_by_id(&client, CASE_COLUMNS, "cases", after, limit).await?,
+            case_row,
+        )
     }
 
     #[tracing::instrument(skip_all)]
@@ -723,29 +728,10 @@ impl Store for PostgresStore {
         limit: u32,
     ) -> Result<Vec<RequestRecord>, StoreError> {
         let client = self.client().await?;
-        let limit = i64::from(limit);
-        let found = match after {
-            Some(after) => {
-                let stmt = client
-                    .prepare_cached(&format!(
-                        "SELECT {REQUEST_COLUMNS} FROM requests WHERE id > $1 ORDER BY id LIMIT $2"
-                    ))
-                    .await
-                    .map_err(backend)?;
-                client.query(&stmt, &[&after, &limit]).await
-            }
-            None => {
-                let stmt = client
-                    .prepare_cached(&format!(
-                        "SELECT {REQUEST_COLUMNS} FROM requests ORDER BY id LIMIT $1"
-                    ))
-                    .await
-                    .map_err(backend)?;
-                client.query(&stmt, &[&limit]).await
-            }
-        }
-        .map_err(backend)?;
-        rows(found, request_row)
+        rows(
+            page_by_id(&client, REQUEST_COLUMNS, "requests", after, limit).await?,
+            request_row,
+        )
     }
 
     #[tracing::instrument(skip_all)]
