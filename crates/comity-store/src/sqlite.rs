@@ -1097,12 +1097,16 @@ impl Store for SqliteStore {
     ) -> Result<Vec<CaseRecord>, StoreError> {
         let after = after.map(str::to_owned);
         self.read(move |conn| {
-            // Two statements rather than `?1 IS NULL OR id > ?1`, so that each page is an index range.
-            let (sql, start) = match &after {
-                Some(id) => ("SELECT id, reference, title, created_by, created_ms FROM cases WHERE id > ?1 ORDER BY id LIMIT ?2", id.as_str()),
-                None => ("SELECT id, reference, title, created_by, created_ms FROM cases WHERE ?1 = ?1 ORDER BY id LIMIT ?2", ""),
+            // `?1 = ?1` rather than `?1 IS NULL OR id > ?1`, so that each page is an index range.
+            let (condition, start) = match &after {
+                Some(id) => ("id > ?1", id.as_str()),
+                None => ("?1 = ?1", ""),
             };
-            let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT id, reference, title, created_by, created_ms FROM cases WHERE {condition} ORDER BY id LIMIT ?2"
+                ))
+                .map_err(backend)?;
             let rows = stmt
                 .query_map(params![start, limit], case_row)
                 .map_err(backend)?;
