@@ -93,6 +93,11 @@ named_enum! {
         Decline = "decline",
         Withdraw = "withdraw",
         Close = "close",
+        Validate = "validate",
+        Quarantine = "quarantine",
+        RecordConsent = "record-consent",
+        RecordOnwardUse = "record-onward-use",
+        RecordNotice = "record-notice",
     }
 }
 
@@ -109,6 +114,22 @@ impl Action {
                 | Self::Supersede
                 | Self::Decline
                 | Self::Withdraw
+        )
+    }
+}
+
+impl Action {
+    /// A record: a fact about a request that leaves its state as it is (a judge's validation of an emergency order,
+    /// a quarantine, a consent to onward use, an onward use, a data-subject notice). Records have their own API
+    /// routes; they are never offered as lifecycle steps.
+    pub fn is_record(self) -> bool {
+        matches!(
+            self,
+            Self::Validate
+                | Self::Quarantine
+                | Self::RecordConsent
+                | Self::RecordOnwardUse
+                | Self::RecordNotice
         )
     }
 }
@@ -133,6 +154,12 @@ pub struct LifecycleRules {
 pub fn next(rules: LifecycleRules, state: State, action: Action) -> Option<State> {
     use Action as A;
     use State as S;
+    if action.is_record() {
+        // A record needs a request that has left or arrived: nothing exists to validate, quarantine, consent to or
+        // notify about while it is still being drafted.
+        return (!matches!(state, S::Draft | S::AwaitingAuthorisation | S::Authorised))
+            .then_some(state);
+    }
     // Steps shared by every family: drafting, authorisation, sending, receiving, withdrawal.
     let shared = match (state, action) {
         (S::Draft, A::SubmitForAuthorisation) => Some(S::AwaitingAuthorisation),
@@ -213,7 +240,7 @@ pub fn allowed_actions(rules: LifecycleRules, state: State) -> Vec<Action> {
     Action::ALL
         .iter()
         .copied()
-        .filter(|a| next(rules, state, *a).is_some())
+        .filter(|a| !a.is_record() && next(rules, state, *a).is_some())
         .collect()
 }
 

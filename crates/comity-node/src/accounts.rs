@@ -235,7 +235,7 @@ impl Accounts {
             role: user.role.to_string(),
             authority: user.authority,
             language: user.language,
-            password_hash: hash_password(user.password).await?,
+            password_hash: hash_password(user.password.clone()).await?,
             totp_secret: secret_base32.clone(),
             disabled: false,
             failed_logins: 0,
@@ -243,7 +243,12 @@ impl Accounts {
             last_totp_step: 0,
             created_at: self.clock.now(),
         };
+        let judge = user.role == Role::Judge;
+        let password = user.password;
         self.store.create_user(record).await?;
+        if judge {
+            self.enrol_judge(&user.username, &password).await?;
+        }
         tracing::info!("user added");
         Ok(self.enrolment(&user.username, secret_base32))
     }
@@ -283,16 +288,28 @@ impl Accounts {
         check_password(&password)?;
         let mut user = self.existing(username).await?;
         let (secret_base32, _) = new_totp();
-        user.password_hash = hash_password(password).await?;
+        user.password_hash = hash_password(password.clone()).await?;
         user.totp_secret = secret_base32.clone();
         user.disabled = false;
         user.failed_logins = 0;
         user.locked_until = None;
         user.last_totp_step = 0;
+        let judge = user.role == Role::Judge.to_string();
         self.store.update_user(user.clone()).await?;
         self.store.delete_sessions_of(&user.id).await?;
+        if judge {
+            self.enrol_judge(username, &password).await?;
+        }
         tracing::info!("user reset");
         Ok(self.enrolment(username, secret_base32))
+    }
+
+    /// Gives a judge a new signing key of their own, sealed under their password.
+    async fn enrol_judge(&self, username: &str, password: &str) -> Result<(), AccountError> {
+        crate::judicial::enrol(&self.store, username, password, self.clock.now())
+            .await
+            .map(drop)
+            .map_err(|e| AccountError::Invalid(e.to_string()))
     }
 
     /// Every account.

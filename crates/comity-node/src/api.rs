@@ -348,6 +348,69 @@ async fn transition(
     Ok(Json(s.service.transition(&id, input, &actor).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/requests/{id}/validations", tag = "safeguards", security(("bearer" = [])),
+    params(("id" = String, Path, description = "An emergency order sent without prior validation")),
+    request_body = crate::records::ValidationInput,
+    responses((status = 200, body = RequestView), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+async fn validate(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<crate::records::ValidationInput>,
+) -> Result<Json<RequestView>, Problem> {
+    Ok(Json(s.service.validate(&id, input).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/consents", tag = "safeguards", security(("bearer" = [])),
+    params(("id" = String, Path, description = "A request this node sent")),
+    request_body = crate::records::ConsentInput,
+    responses((status = 200, body = RequestView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn record_consent(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<crate::records::ConsentInput>,
+) -> Result<Json<RequestView>, Problem> {
+    let actor = actor(&headers)?;
+    Ok(Json(s.service.record_consent(&id, input, &actor).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/onward-uses", tag = "safeguards", security(("bearer" = [])),
+    params(("id" = String, Path, description = "A request this node sent")),
+    request_body = crate::records::OnwardUseInput,
+    responses((status = 200, body = RequestView), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "Refused: the conditions do not allow it and no consent covers it")))]
+async fn record_onward_use(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<crate::records::OnwardUseInput>,
+) -> Result<Json<RequestView>, Problem> {
+    let actor = actor(&headers)?;
+    Ok(Json(s.service.record_onward_use(&id, input, &actor).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/notice", tag = "safeguards", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Request id")), request_body = crate::records::NoticeInput,
+    responses((status = 200, body = RequestView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn record_notice(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<crate::records::NoticeInput>,
+) -> Result<Json<RequestView>, Problem> {
+    let actor = actor(&headers)?;
+    Ok(Json(s.service.record_notice(&id, input, &actor).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/reminders", tag = "safeguards", security(("bearer" = [])),
+    responses((status = 200, body = [crate::records::ReminderView])))]
+async fn reminders(
+    State(s): State<AppState>,
+) -> Result<Json<Vec<crate::records::ReminderView>>, Problem> {
+    Ok(Json(s.service.notice_reminders().await?))
+}
+
 /// The period of the statistics.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -686,7 +749,8 @@ impl utoipa::Modify for BearerAuth {
     info(title = "comity node API", description = "Requests, cases and the rules catalogue of one comity node"),
     paths(healthz, openapi_json, node, mechanisms, mechanism, create_case, cases, case, create_request, requests,
         request, transition, findings, check, federation_message, directory, install_directory, forward,
-        security_events, statistics, log_checkpoint, log_tile, witness_add_checkpoint),
+        security_events, statistics, log_checkpoint, log_tile, witness_add_checkpoint, validate, record_consent,
+        record_onward_use, record_notice, reminders),
     components(schemas(Problem, crate::statistics::StatisticsView, crate::statistics::Counts)),
     modifiers(&BearerAuth)
 )]
@@ -704,6 +768,11 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}", get(request))
         .route("/requests/{id}/transitions", post(transition))
         .route("/requests/{id}/findings", get(findings))
+        .route("/requests/{id}/validations", post(validate))
+        .route("/requests/{id}/consents", post(record_consent))
+        .route("/requests/{id}/onward-uses", post(record_onward_use))
+        .route("/requests/{id}/notice", post(record_notice))
+        .route("/reminders", get(reminders))
         .route("/checks", post(check))
         .route("/directory", get(directory).put(install_directory))
         .route("/requests/{id}/forward", post(forward))

@@ -91,9 +91,13 @@ fn missing_profile(state: IsoCountry, _either: bool) -> Finding {
 }
 
 /// What the node knows about how a request is sent: from the node's kind, the addressee, and the recorded events.
+///
+/// `to_kind` is the kind of the authority the request goes to when the directory names it (a provider addressed
+/// directly under the EEV Regulation, for example); otherwise the catalogue's usual addressee of the mechanism.
 pub fn sending(
     own_kind: AuthorityKind,
     mechanism: &comity_core::catalogue::Mechanism,
+    to_kind: Option<AuthorityKind>,
     issuer: Option<IssuerRole>,
     actions: &[Action],
 ) -> Sending {
@@ -105,7 +109,7 @@ pub fn sending(
     };
     Sending {
         from_kind: own_kind,
-        to_kind: mechanism.addressed_to,
+        to_kind: to_kind.unwrap_or(mechanism.addressed_to),
         issuer: issuer.unwrap_or(default_issuer),
         validated_by: authorised.then_some(IssuerRole::Judge),
         judicial_authorisation: authorised,

@@ -565,6 +565,14 @@ impl NodeService {
             .action
             .parse()
             .map_err(|e: lifecycle::UnknownName| invalid("/action", e.to_string()))?;
+        if action.is_record() {
+            return Err(invalid(
+                "/action",
+                format!(
+                    "`{action}` is a record, not a step: use its own route (validations, consents, onward-uses, notice)"
+                ),
+            ));
+        }
         if let Some(expected) = input.expected_version
             && expected != record.version
         {
@@ -628,12 +636,34 @@ impl NodeService {
             .iter()
             .filter_map(|e| e.action.parse().ok())
             .collect();
-        self.check_safeguards(action, &input, &doc, mechanism, &done)?;
+        let warnings = self.check_safeguards(action, &input, &doc, mechanism, &done)?;
+        let mut actor = actor.to_owned();
+        let mut detail = serde_json::json!({ "grounds": grounds });
+        if action == Action::Authorise {
+            let (judge, envelope) = self
+                .check_judicial(&record, "authorise", input.authorisation.as_deref())
+                .await?;
+            detail["judicial_decision"] = envelope;
+            actor = judge;
+        }
         let now = self.clock.now().max(record.updated_at);
+        let validation_pending =
+            action == Action::Send && warnings.contains(&"issuer.validation-pending");
+        if validation_pending {
+            detail["validation_pending"] = serde_json::Value::Bool(true);
+            let due = self
+                .safeguards
+                .rules
+                .emergency_validation
+                .duration
+                .after(now);
+            self.index_validation(&record.id, due).await?;
+        }
+        let actor = actor.as_str();
         let mut entered = entered_states(&events);
         entered.push((to, now));
         let next_due = next_due(mechanism, &doc, &entered);
-        let detail = serde_json::json!({ "grounds": grounds }).to_string();
+        let detail = detail.to_string();
         let (outbox, link) = self
             .outgoing_message(
                 &record,
@@ -671,7 +701,16 @@ impl NodeService {
             self.federation.notify();
         }
         tracing::info!(request = %record.id, %action, from = %state, %to, "request transition");
+        self.log_latest(&updated).await
+    }
+
+    /// Logs the latest event of a request just written, and returns the request as it now stands.
+    pub(crate) async fn log_latest(
+        &self,
+        updated: &RequestRecord,
+    ) -> Result<RequestView, ServiceError> {
         let events = self.store.events(&updated.id).await?;
+        let doc = self.document(updated)?;
         if let Some(log) = &self.log
             && let Some(event) = events.last()
         {
@@ -680,15 +719,15 @@ impl NodeService {
             match self.leaf_for(log, &doc, &updated.mechanism, event) {
                 Ok(leaf) => {
                     if let Err(e) = log.append(&event.request_id, event.seq, &leaf).await {
-                        tracing::warn!(request = %record.id, seq = event.seq, error = %e, "event not yet logged");
+                        tracing::warn!(request = %updated.id, seq = event.seq, error = %e, "event not yet logged");
                     }
                 }
                 Err(e) => {
-                    tracing::error!(request = %record.id, seq = event.seq, error = %e, "no leaf for event")
+                    tracing::error!(request = %updated.id, seq = event.seq, error = %e, "no leaf for event")
                 }
             }
         }
-        let mut view = self.view(&updated, &events, Some(&doc))?;
+        let mut view = self.view(updated, &events, Some(&doc))?;
         view.events = events.iter().map(event_view).collect();
         view.exchange = self.exchange_view(&updated.id).await?;
         Ok(view)
@@ -879,7 +918,7 @@ impl NodeService {
         doc: &comity_core::request::RequestDocument,
         mechanism: &Mechanism,
         done: &[Action],
-    ) -> Result<(), ServiceError> {
+    ) -> Result<Vec<&'static str>, ServiceError> {
         use comity_core::safeguards::{self, ChecklistAnswer, Decision, Finding, Severity};
         let issuer = match &input.issuer {
             Some(i) => Some(
@@ -890,7 +929,9 @@ impl NodeService {
         };
         let mut findings: Vec<Finding> = Vec::new();
         if action == Action::Send {
-            let sending = node_safeguards::sending(self.identity.kind, mechanism, issuer, done);
+            let to_kind = self.addressee_kind(input.recipient.as_deref(), doc);
+            let sending =
+                node_safeguards::sending(self.identity.kind, mechanism, to_kind, issuer, done);
             findings =
                 self.safeguards
                     .outgoing(doc, &self.catalogue, self.identity.state, &sending);
@@ -959,7 +1000,7 @@ impl NodeService {
                     .collect(),
             ));
         }
-        Ok(())
+        Ok(findings.iter().map(|f| f.code).collect())
     }
 
     /// Takes or renews the lease `name` for `holder` at the service's clock (see [`Store::try_acquire_lease`]).
@@ -1029,6 +1070,7 @@ impl NodeService {
                     issuer: None,
                     checklist: Vec::new(),
                     recipient: None,
+                    authorisation: None,
                 };
                 match self.transition(&record.id, step, CLOCK_ACTOR).await {
                     Ok(_) => expired.push(record.id.clone()),
@@ -1065,6 +1107,19 @@ impl NodeService {
         Ok(self.findings_of("", &doc, mechanism, &[]))
     }
 
+    /// The kind of the authority a request goes to, when the directory knows the one named (the recipient chosen
+    /// at sending, else the document's addressee).
+    fn addressee_kind(
+        &self,
+        recipient: Option<&str>,
+        doc: &comity_core::request::RequestDocument,
+    ) -> Option<comity_core::AuthorityKind> {
+        let named = recipient.or(doc.addressee.as_deref())?;
+        self.federation
+            .directory()
+            .and_then(|d| d.authority(named).map(|a| a.kind))
+    }
+
     fn findings_of(
         &self,
         id: &str,
@@ -1072,7 +1127,13 @@ impl NodeService {
         mechanism: &Mechanism,
         done: &[Action],
     ) -> FindingsView {
-        let sending = node_safeguards::sending(self.identity.kind, mechanism, None, done);
+        let sending = node_safeguards::sending(
+            self.identity.kind,
+            mechanism,
+            self.addressee_kind(None, doc),
+            None,
+            done,
+        );
         let outgoing =
             self.safeguards
                 .outgoing(doc, &self.catalogue, self.identity.state, &sending);
@@ -1216,6 +1277,7 @@ impl NodeService {
             document: wire::document_to_input(doc),
             events: Vec::new(),
             exchange: None,
+            records: self.records_view(doc, events),
         })
     }
 }

@@ -21,6 +21,8 @@ pub struct Round {
     pub held: bool,
     /// The requests expired.
     pub expired: Vec<String>,
+    /// The emergency orders quarantined because their validation did not come in time.
+    pub quarantined: Vec<String>,
 }
 
 /// Expires what is due, in one process of several.
@@ -66,6 +68,7 @@ impl ClockSweeper {
             return Ok(Round::default());
         }
         let expired = self.service.expire_due(ROUND_LIMIT).await?;
+        let quarantined = self.service.quarantine_lapsed().await?;
         if !expired.is_empty() {
             tracing::info!(
                 count = expired.len(),
@@ -75,6 +78,7 @@ impl ClockSweeper {
         Ok(Round {
             held: true,
             expired,
+            quarantined,
         })
     }
 

@@ -899,6 +899,9 @@ pub struct TransitionInput {
     /// With `send`: the authority to send to, overriding the directory's routing (for example a provider).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient: Option<String>,
+    /// With `authorise`: the judge's signed decision (a DSSE envelope, JSON), made with the judge's own key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorisation: Option<String>,
 }
 
 /// A recorded event.
@@ -960,6 +963,9 @@ pub struct RequestView {
     /// The cross-border thread this request belongs to, and its messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange: Option<ExchangeView>,
+    /// Safeguard records: validation, quarantine, conditions, consents, onward uses, notice.
+    #[serde(default)]
+    pub records: crate::records::SafeguardRecordsView,
 }
 
 /// A request's place in a cross-border thread.

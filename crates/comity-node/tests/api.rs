@@ -269,6 +269,20 @@ async fn a_request_goes_from_draft_to_closed_and_state_follows_the_events() {
 async fn due_list_orders_by_the_soonest_clock() {
     let f = fixture_as("fr-judge", AuthorityKind::Judicial).await;
     let case = f.case().await;
+    let password = "the judge's own passphrase";
+    f.node
+        .service
+        .accounts()
+        .add(comity_node::accounts::NewUser {
+            username: "juge".into(),
+            display_name: "Juge".into(),
+            role: comity_node::access::Role::Judge,
+            authority: "fr-judge".into(),
+            language: "fr".into(),
+            password: password.into(),
+        })
+        .await
+        .unwrap();
     let mut order = Vec::new();
     for (instrument, urgency) in [("EEV", "normal"), ("EEV", "emergency")] {
         let mut doc = preservation();
@@ -290,11 +304,18 @@ async fn due_list_orders_by_the_soonest_clock() {
         assert_eq!(s, StatusCode::CREATED, "{r}");
         let id = r["id"].as_str().unwrap().to_owned();
         for action in ["submit-for-authorisation", "authorise", "send", "receive"] {
+            let mut body = json!({"action": action});
+            if action == "authorise" {
+                body["authorisation"] = json!(
+                    f.node
+                        .service
+                        .sign_judicial_decision(&id, action, "juge", password)
+                        .await
+                        .unwrap()
+                );
+            }
             let (s, v) = f
-                .post(
-                    &format!("/api/v1/requests/{id}/transitions"),
-                    json!({"action": action}),
-                )
+                .post(&format!("/api/v1/requests/{id}/transitions"), body)
                 .await;
             assert_eq!(s, StatusCode::OK, "{v}");
         }

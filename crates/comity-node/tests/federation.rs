@@ -195,6 +195,7 @@ impl Federation {
             issuer: None,
             checklist: vec![],
             recipient: None,
+            authorisation: None,
         };
         self.peer(id)
             .service

@@ -116,7 +116,8 @@ async fn sweeping_story(store: NodeStore) {
         a.round().await.unwrap(),
         Round {
             held: true,
-            expired: vec![]
+            expired: vec![],
+            quarantined: vec![]
         }
     );
     assert_eq!(b.round().await.unwrap(), Round::default());
@@ -127,7 +128,8 @@ async fn sweeping_story(store: NodeStore) {
         a.round().await.unwrap(),
         Round {
             held: true,
-            expired: vec![]
+            expired: vec![],
+            quarantined: vec![]
         }
     );
     // Past the end, the EEV preservation expires (its clock is an expiry); the BC one only has a minimum duration.
@@ -143,7 +145,8 @@ async fn sweeping_story(store: NodeStore) {
         round,
         Round {
             held: true,
-            expired: vec![eev.clone()]
+            expired: vec![eev.clone()],
+            quarantined: vec![]
         }
     );
     assert_eq!(

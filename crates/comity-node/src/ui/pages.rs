@@ -862,6 +862,10 @@ fn step_form(
                     }
                 }
             }
+            @if step == "authorise" {
+                label for="judge-password" { (t(lang, "judge-password")) }
+                input type="password" id="judge-password" name="password" autocomplete="current-password" required;
+            }
             @if needs_reason {
                 label for={ "reason-" (step) } { (t(lang, "decision-reason")) }
                 textarea id={ "reason-" (step) } name="reason" rows="2" required[step == "refuse"] {}
@@ -1056,20 +1060,41 @@ pub(super) async fn request_step(
             ),
         )
     };
-    let input = TransitionInput {
-        action: step,
-        reason: form.text_owned("reason"),
-        grounds: form.all("grounds"),
-        expected_version: form.get("version").and_then(|v| v.parse().ok()),
-        issuer: None,
-        checklist: Vec::new(),
-        recipient: None,
+    // A judge signs an authorisation with their own key, which only their password opens.
+    let signed = if step == "authorise" {
+        state
+            .service
+            .sign_judicial_decision(
+                &id,
+                "authorise",
+                &user.signed_in.user.username,
+                form.get("password").unwrap_or_default(),
+            )
+            .await
+            .map(Some)
+    } else {
+        Ok(None)
     };
-    match state
-        .service
-        .transition(&id, input, &user.signed_in.user.username)
-        .await
-    {
+    let outcome = match signed {
+        Ok(authorisation) => {
+            let input = TransitionInput {
+                action: step,
+                reason: form.text_owned("reason"),
+                grounds: form.all("grounds"),
+                expected_version: form.get("version").and_then(|v| v.parse().ok()),
+                issuer: None,
+                checklist: Vec::new(),
+                recipient: None,
+                authorisation,
+            };
+            state
+                .service
+                .transition(&id, input, &user.signed_in.user.username)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
         Ok(_) => Ok(Redirect::to(&format!("/requests/{id}")).into_response()),
         Err(crate::service::ServiceError::Invalid(problems)) => Ok(again(
             problems

@@ -31,12 +31,19 @@ pub struct DemoArgs {
     keep: Option<PathBuf>,
 }
 
+/// The French investigating judge's login in the demo.
+const DEMO_JUDGE: &str = "juge-demo";
+
+/// Their password (the demo's nodes live in a temporary directory and are gone when it ends).
+const DEMO_JUDGE_PASSWORD: &str = "demo judge passphrase 2026";
+
 /// A demo node serving on loopback.
 struct DemoNode {
     id: &'static str,
     base: String,
     token: String,
     tls_cert_sha256: String,
+    service: comity_node::service::NodeService,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -288,6 +295,22 @@ async fn federation(root: &Path, operator: &NodeSigningKey) -> anyhow::Result<Ve
         let token = node.token.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let tls_cert_sha256 = node.tls_cert_sha256.clone();
+        let service = node.service.clone();
+        if spec.id == "fr-central" {
+            // The investigating judge of the French side, with a signing key of their own.
+            service
+                .accounts()
+                .add(comity_node::accounts::NewUser {
+                    username: DEMO_JUDGE.into(),
+                    display_name: "Juge d'instruction (demo)".into(),
+                    role: comity_node::access::Role::Judge,
+                    authority: spec.id.into(),
+                    language: "fr".into(),
+                    password: DEMO_JUDGE_PASSWORD.into(),
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot create the demo judge: {e}"))?;
+        }
         let server = tokio::spawn(node.serve_tls(listener, async {
             let _ = stopped.await;
         }));
@@ -297,6 +320,7 @@ async fn federation(root: &Path, operator: &NodeSigningKey) -> anyhow::Result<Ve
             base: endpoint,
             token,
             tls_cert_sha256,
+            service,
             stop,
             server,
         });
@@ -560,10 +584,33 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     .await;
     walk.call(
         frc,
-        "the judge authorises it",
+        "an authorisation without the judge's own signature is refused",
         M::POST,
         &path,
         Some(json!({"action": "authorise"})),
+        422,
+    )
+    .await;
+    let wrong = frc
+        .service
+        .sign_judicial_decision(&mla_id, "authorise", DEMO_JUDGE, "not the judge's password")
+        .await;
+    walk.check(
+        "fr-central",
+        "the judge's key does not open without the judge's password",
+        wrong.is_err(),
+    );
+    let signed = frc
+        .service
+        .sign_judicial_decision(&mla_id, "authorise", DEMO_JUDGE, DEMO_JUDGE_PASSWORD)
+        .await
+        .unwrap_or_default();
+    walk.call(
+        frc,
+        "the judge authorises it, signing with their own key",
+        M::POST,
+        &path,
+        Some(json!({"action": "authorise", "authorisation": signed})),
         200,
     )
     .await;

@@ -5,6 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use comity_node::records::{
+    ConsentInput, NoticeInput, OnwardUseInput, RecipientInput, ValidationInput,
+};
 use comity_node::safeguards::ChecklistAnswerInput;
 use comity_node::service::{ListQuery, ServiceError};
 use comity_node::wire::{CaseInput, NewRequestInput, RequestInput, RequestView, TransitionInput};
@@ -112,7 +115,94 @@ pub enum RequestCommand {
         /// With a decision: a checklist answer `ID=no` or `ID=yes`, optionally `:NOTE` (repeat for several).
         #[arg(long = "answer", value_parser = parse_answer)]
         answers: Vec<ChecklistAnswerInput>,
+        /// With `authorise`: the judge who signs with their own key (password on standard input).
+        #[arg(long)]
+        judge: Option<String>,
     },
+    /// A judge validates an emergency order sent without prior validation (password on standard input).
+    Validate {
+        #[command(flatten)]
+        on: On,
+        /// Request id.
+        id: String,
+        /// The judge's login name.
+        #[arg(long)]
+        judge: String,
+    },
+    /// Record the providing State's consent to a further use of the evidence.
+    Consent {
+        #[command(flatten)]
+        on: On,
+        /// Request id.
+        id: String,
+        /// The providing State's reference for its consent.
+        #[arg(long)]
+        reference: String,
+        /// The purpose it covers (default: any).
+        #[arg(long)]
+        purpose: Option<String>,
+        /// The recipient it covers (default: any): requesting-authority, other-authority:ID, third-state:CC, public.
+        #[arg(long, value_parser = parse_recipient)]
+        recipient: Option<RecipientInput>,
+    },
+    /// Record a further use of the evidence; refused unless the conditions allow it or a consent covers it.
+    OnwardUse {
+        #[command(flatten)]
+        on: On,
+        /// Request id.
+        id: String,
+        /// For what.
+        #[arg(long)]
+        purpose: String,
+        /// For whom: requesting-authority, other-authority:ID, third-state:CC, public.
+        #[arg(long, value_parser = parse_recipient)]
+        recipient: RecipientInput,
+    },
+    /// Record notice to the person concerned: given, or deferred with reasons and a review date.
+    Notice {
+        #[command(flatten)]
+        on: On,
+        /// Request id.
+        id: String,
+        /// Notice was given.
+        #[arg(long, conflicts_with_all = ["defer_until", "reason"])]
+        given: bool,
+        /// Defer notice until this review date (RFC 3339).
+        #[arg(long, requires = "reason")]
+        defer_until: Option<String>,
+        /// Why notice is deferred.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Notice reviews that are due or overdue.
+    Reminders {
+        #[command(flatten)]
+        on: On,
+    },
+}
+
+fn parse_recipient(text: &str) -> Result<RecipientInput, String> {
+    let (kind, value) = match text.split_once(':') {
+        Some((k, v)) => (k, Some(v.to_owned())),
+        None => (text, None),
+    };
+    let mut r = RecipientInput {
+        kind: kind.to_owned(),
+        authority: None,
+        state: None,
+    };
+    match kind {
+        "requesting-authority" | "public" if value.is_none() => {}
+        "other-authority" if value.is_some() => r.authority = value,
+        "third-state" if value.is_some() => r.state = value,
+        _ => {
+            return Err(
+                "use requesting-authority, other-authority:AUTHORITY, third-state:CC or public"
+                    .into(),
+            );
+        }
+    }
+    Ok(r)
 }
 
 fn parse_answer(text: &str) -> Result<ChecklistAnswerInput, String> {
@@ -347,9 +437,23 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
             issuer,
             answers,
             to,
+            judge,
         } => {
             let node = super::open_node(&on.dir, on.database.as_deref()).await?;
+            let authorisation = match judge {
+                Some(judge) => {
+                    let password = super::user::read_password()?;
+                    Some(
+                        node.service
+                            .sign_judicial_decision(&id, &action, &judge, &password)
+                            .await
+                            .map_err(explain)?,
+                    )
+                }
+                None => None,
+            };
             let input = TransitionInput {
+                authorisation,
                 action,
                 reason,
                 grounds,
@@ -369,6 +473,102 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
                 print_request(&view);
             }
         }
+        RequestCommand::Validate { on, id, judge } => {
+            let node = super::open_node(&on.dir, on.database.as_deref()).await?;
+            let password = super::user::read_password()?;
+            let authorisation = node
+                .service
+                .sign_judicial_decision(&id, "validate", &judge, &password)
+                .await
+                .map_err(explain)?;
+            let view = node
+                .service
+                .validate(&id, ValidationInput { authorisation })
+                .await
+                .map_err(explain)?;
+            print_view(&on, &view)?;
+        }
+        RequestCommand::Consent {
+            on,
+            id,
+            reference,
+            purpose,
+            recipient,
+        } => {
+            let node = super::open_node(&on.dir, on.database.as_deref()).await?;
+            let input = ConsentInput {
+                reference,
+                purpose,
+                recipient,
+            };
+            let view = node
+                .service
+                .record_consent(&id, input, &actor(&on))
+                .await
+                .map_err(explain)?;
+            print_view(&on, &view)?;
+        }
+        RequestCommand::OnwardUse {
+            on,
+            id,
+            purpose,
+            recipient,
+        } => {
+            let node = super::open_node(&on.dir, on.database.as_deref()).await?;
+            let input = OnwardUseInput { purpose, recipient };
+            let view = node
+                .service
+                .record_onward_use(&id, input, &actor(&on))
+                .await
+                .map_err(explain)?;
+            print_view(&on, &view)?;
+        }
+        RequestCommand::Notice {
+            on,
+            id,
+            given,
+            defer_until,
+            reason,
+        } => {
+            if !given && defer_until.is_none() {
+                anyhow::bail!("say `--given`, or `--defer-until DATE --reason TEXT`");
+            }
+            let node = super::open_node(&on.dir, on.database.as_deref()).await?;
+            let input = NoticeInput {
+                status: if given { "given" } else { "deferred" }.to_owned(),
+                reason,
+                review_on: defer_until,
+            };
+            let view = node
+                .service
+                .record_notice(&id, input, &actor(&on))
+                .await
+                .map_err(explain)?;
+            print_view(&on, &view)?;
+        }
+        RequestCommand::Reminders { on } => {
+            let node = super::open_node(&on.dir, on.database.as_deref()).await?;
+            let list = node.service.notice_reminders().await.map_err(explain)?;
+            if on.json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("no notice review is due");
+            } else {
+                for r in list {
+                    let when = if r.overdue { "overdue since" } else { "due" };
+                    println!("{}  {when} {}  {}", r.request_id, r.due, r.finding.message);
+                }
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_view(on: &On, view: &RequestView) -> anyhow::Result<()> {
+    if on.json {
+        println!("{}", serde_json::to_string_pretty(view)?);
+    } else {
+        print_request(view);
+    }
+    Ok(())
 }

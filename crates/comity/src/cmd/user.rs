@@ -65,7 +65,7 @@ pub struct NameArgs {
     username: String,
 }
 
-fn read_password() -> anyhow::Result<String> {
+pub(crate) fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin()
         .lock()

@@ -141,6 +141,7 @@ identifier-other = غير ذلك
 decision-title = القرار
 decision-grounds = أسباب الرفض
 decision-reason = التعليل
+judge-password = كلمة المرور الخاصة بك للتوقيع بمفتاحك القضائي
 steps-title = الخطوات التالية
 missing-fields = الحقول الناقصة
 clocks = المهل

@@ -139,6 +139,7 @@ identifier-other = Other
 decision-title = Decision
 decision-grounds = Grounds for refusal
 decision-reason = Reasons
+judge-password = Your password, to sign with your judicial key
 steps-title = Next steps
 missing-fields = Missing fields
 clocks = Clocks

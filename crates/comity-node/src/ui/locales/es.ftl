@@ -139,6 +139,7 @@ identifier-other = Otro
 decision-title = Decisión
 decision-grounds = Motivos de denegación
 decision-reason = Motivación
+judge-password = Su contraseña, para firmar con su clave judicial
 steps-title = Próximos pasos
 missing-fields = Campos que faltan
 clocks = Plazos en curso

@@ -139,6 +139,7 @@ identifier-other = Autre
 decision-title = Décision
 decision-grounds = Motifs de refus
 decision-reason = Motivation
+judge-password = Votre mot de passe, pour signer avec votre clé de magistrat
 steps-title = Étapes suivantes
 missing-fields = Champs manquants
 clocks = Délais

@@ -140,6 +140,7 @@ identifier-other = Иное
 decision-title = Решение
 decision-grounds = Основания для отказа
 decision-reason = Мотивировка
+judge-password = Ваш пароль для подписи вашим ключом судьи
 steps-title = Дальнейшие действия
 missing-fields = Незаполненные поля
 clocks = Сроки

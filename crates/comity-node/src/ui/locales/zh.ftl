@@ -138,6 +138,7 @@ identifier-other = 其他
 decision-title = 决定
 decision-grounds = 拒绝理由
 decision-reason = 说明理由
+judge-password = 您的密码，用于以您的司法密钥签署
 steps-title = 后续步骤
 missing-fields = 缺少的字段
 clocks = 时限
