@@ -453,11 +453,24 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     ) -> Result<Vec<OutboxRecord>, StoreError> {
         Err(unsupported())
     }
+    /// Claims messages due at `now` for `holder` until `now + ttl_ms`: the oldest undelivered message of each thread,
+    /// if due and not claimed by another holder whose claim still runs. Of several processes claiming at once, each
+    /// message goes to one; a claim that runs out (its holder died) lets the message be claimed again. A store
+    /// served by one process may simply return [`Store::due_outbox`].
+    async fn claim_outbox(
+        &self,
+        now: OffsetDateTime,
+        _holder: &str,
+        _ttl_ms: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        self.due_outbox(now, limit).await
+    }
     /// The soonest next attempt among undelivered messages.
     async fn next_outbox_attempt(&self) -> Result<Option<OffsetDateTime>, StoreError> {
         Err(unsupported())
     }
-    /// Marks a message delivered with its receipt.
+    /// Marks a message delivered with its receipt; a message already delivered or given up stays as it was.
     async fn outbox_delivered(
         &self,
         _seq: u64,

@@ -35,6 +35,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_federation.sql")),
     (4, include_str!("../migrations/sqlite/0004_users.sql")),
     (5, include_str!("../migrations/sqlite/0005_leases.sql")),
+    (7, include_str!("../migrations/sqlite/0007_claims.sql")),
 ];
 
 type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;
@@ -924,7 +925,8 @@ impl Store for SqliteStore {
         let receipt = receipt.to_owned();
         self.write(move |conn| {
             conn.execute(
-                "UPDATE outbox SET delivered_ms = ?2, receipt = ?3, attempts = attempts + 1 WHERE seq = ?1",
+                "UPDATE outbox SET delivered_ms = ?2, receipt = ?3, attempts = attempts + 1
+                 WHERE seq = ?1 AND delivered_ms IS NULL AND failed IS NULL",
                 params![i64::try_from(seq).unwrap_or(i64::MAX), to_ms(at), receipt],
             )
             .map(|_| ())
