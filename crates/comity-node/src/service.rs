@@ -756,37 +756,45 @@ impl NodeService {
         let Some(log) = &self.log else {
             return Ok(0);
         };
-        let mut missing: Vec<(OffsetDateTime, String, u64, Leaf)> = Vec::new();
-        let mut after: Option<String> = None;
+        // Every event in key order, a page at a time; only requests with events not yet logged are read again.
+        let mut unlogged: std::collections::BTreeMap<String, Vec<EventRecord>> =
+            std::collections::BTreeMap::new();
+        let mut after: Option<(String, u64)> = None;
         loop {
-            let page = self.store.requests_by_id(after.as_deref(), 500).await?;
+            let page = self
+                .store
+                .events_by_key(after.as_ref().map(|(id, seq)| (id.as_str(), *seq)), 2000)
+                .await?;
             let Some(last) = page.last() else { break };
-            after = Some(last.id.clone());
-            for record in &page {
-                let events = self.store.events(&record.id).await?;
-                let keys: Vec<(String, u64)> = events
-                    .iter()
-                    .map(|e| (e.request_id.clone(), e.seq))
-                    .collect();
-                let logged = log.logged(&keys);
-                if logged.iter().all(|l| *l) {
+            after = Some((last.request_id.clone(), last.seq));
+            let keys: Vec<(String, u64)> =
+                page.iter().map(|e| (e.request_id.clone(), e.seq)).collect();
+            let logged = log.logged(&keys);
+            for (event, _) in page.into_iter().zip(logged).filter(|(_, l)| !*l) {
+                unlogged
+                    .entry(event.request_id.clone())
+                    .or_default()
+                    .push(event);
+            }
+        }
+        let mut missing: Vec<(OffsetDateTime, String, u64, Leaf)> = Vec::new();
+        for (id, events) in unlogged {
+            let Some(record) = self.store.request(&id).await? else {
+                tracing::error!(request = %id, "events of a request that does not exist cannot be logged");
+                continue;
+            };
+            let doc = match self.document(&record) {
+                Ok(doc) => doc,
+                Err(e) => {
+                    tracing::error!(request = %record.id, error = %e, "events of request cannot be logged");
                     continue;
                 }
-                let doc = match self.document(record) {
-                    Ok(doc) => doc,
+            };
+            for event in &events {
+                match self.leaf_for(log, &doc, &record.mechanism, event) {
+                    Ok(leaf) => missing.push((event.at, event.request_id.clone(), event.seq, leaf)),
                     Err(e) => {
-                        tracing::error!(request = %record.id, error = %e, "events of request cannot be logged");
-                        continue;
-                    }
-                };
-                for (event, _) in events.iter().zip(&logged).filter(|(_, l)| !**l) {
-                    match self.leaf_for(log, &doc, &record.mechanism, event) {
-                        Ok(leaf) => {
-                            missing.push((event.at, event.request_id.clone(), event.seq, leaf))
-                        }
-                        Err(e) => {
-                            tracing::error!(request = %record.id, seq = event.seq, error = %e, "no leaf for event")
-                        }
+                        tracing::error!(request = %record.id, seq = event.seq, error = %e, "no leaf for event")
                     }
                 }
             }
