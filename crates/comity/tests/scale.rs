@@ -20,10 +20,10 @@ use comity_seal::keys::NodeSigningKey;
 use comity_store::{EventRecord, Transition};
 use serde_json::{Value, json};
 
-/// Requests each client sends through its process.
-const PER_PROCESS: usize = 30;
 /// After this many acknowledged requests in all, the sequencing process is killed.
 const KILL_AFTER: usize = 30;
+/// Acknowledged requests the survivors must add after the kill before the load stops.
+const AFTER_KILL: usize = 30;
 /// Backdated preservations whose expiry clock ran out long ago.
 const EXPIRED: usize = 4;
 
@@ -466,17 +466,27 @@ async fn three_processes_serve_one_node_through_a_kill() {
     let victim_port = ports[victim - 1];
 
     // Load: one client per process, creating and sending requests; the sequencing process is killed mid-way.
+    // Each client runs until told to stop, or until its process stops answering (then it says so).
     let acknowledged = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut clients = tokio::task::JoinSet::new();
     for port in ports.clone() {
-        let (http, token, acknowledged) = (http.clone(), token.clone(), acknowledged.clone());
+        let (http, token, acknowledged, stop) = (
+            http.clone(),
+            token.clone(),
+            acknowledged.clone(),
+            stop.clone(),
+        );
         clients.spawn(async move {
-            for n in 0..PER_PROCESS {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 match one_request(&http, port, &token, n).await {
                     Some(id) => acknowledged.lock().unwrap().push(id),
-                    None => return,
+                    None => return (port, false),
                 }
+                n += 1;
             }
+            (port, true)
         });
     }
     wait_for(
@@ -523,8 +533,21 @@ async fn three_processes_serve_one_node_through_a_kill() {
     processes.0[victim].kill().unwrap();
     processes.0[victim].wait().unwrap();
     signal("-CONT", &peer_pid);
+    let at_kill = acknowledged.lock().unwrap().len();
+    wait_for(
+        "the survivors to carry on",
+        Duration::from_secs(60),
+        async || acknowledged.lock().unwrap().len() >= at_kill + AFTER_KILL,
+    )
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
     while let Some(joined) = clients.join_next().await {
-        joined.unwrap();
+        let (port, finished) = joined.unwrap();
+        assert_eq!(
+            finished,
+            port != victim_port,
+            "only the killed process's client was cut off (port {port})"
+        );
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
     let survivors: Vec<u16> = ports
@@ -532,11 +555,6 @@ async fn three_processes_serve_one_node_through_a_kill() {
         .copied()
         .filter(|p| *p != victim_port)
         .collect();
-    assert!(
-        acknowledged.len() >= 2 * PER_PROCESS,
-        "the survivors carried on: {}",
-        acknowledged.len()
-    );
 
     // Every message is delivered, those the killed process had claimed too, once their claim ran out.
     wait_for(
