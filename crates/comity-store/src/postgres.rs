@@ -23,9 +23,9 @@ use tokio_postgres::{NoTls, Row};
 pub use tokio_postgres::Config;
 
 use crate::{
-    Accepted, CaseRecord, EventRecord, Import, InboxRecord, MessageEffect, OutboxRecord,
-    RequestFilter, RequestLink, RequestOrder, RequestRecord, SecurityEvent, Store, StoreError,
-    Transition,
+    Accepted, CaseRecord, Cell, ColumnKind, CopiedTable, EventRecord, Import, InboxRecord,
+    MessageEffect, OutboxRecord, RequestFilter, RequestLink, RequestOrder, RequestRecord,
+    SecurityEvent, Store, StoreError, Transition,
 };
 
 /// Connections kept open by default.
@@ -971,6 +971,105 @@ impl Store for PostgresStore {
             )
             .await
             .map_err(|e| import_error(e, "event", Some("request")))?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn export_rows(
+        &self,
+        table: &'static CopiedTable,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<Vec<Cell>>, StoreError> {
+        let client = self.client().await?;
+        let columns: Vec<&str> = table.columns.iter().map(|c| c.0).collect();
+        let found = client
+            .query(
+                &format!(
+                    "SELECT {} FROM {} ORDER BY {} LIMIT $1 OFFSET $2",
+                    columns.join(", "),
+                    table.name,
+                    table.order
+                ),
+                &[&i64::from(limit), &to_i64(offset)],
+            )
+            .await
+            .map_err(backend)?;
+        rows(found, |r| {
+            table
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, (_, kind))| {
+                    Ok(match kind {
+                        ColumnKind::Int => r
+                            .try_get::<_, Option<i64>>(i)
+                            .map_err(backend)?
+                            .map_or(Cell::Null, Cell::Int),
+                        ColumnKind::Text => r
+                            .try_get::<_, Option<String>>(i)
+                            .map_err(backend)?
+                            .map_or(Cell::Null, Cell::Text),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn import_rows(
+        &self,
+        table: &'static CopiedTable,
+        rows: Vec<Vec<Cell>>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let columns: Vec<&str> = table.columns.iter().map(|c| c.0).collect();
+        let marks: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        let stmt = tx
+            .prepare(&format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                table.name,
+                columns.join(", "),
+                marks.join(", ")
+            ))
+            .await
+            .map_err(backend)?;
+        for row in &rows {
+            // Each value as its column's type, NULL as a NULL of that type.
+            let values: Vec<Box<dyn ToSql + Sync + Send>> = table
+                .columns
+                .iter()
+                .zip(row)
+                .map(|((_, kind), cell)| -> Box<dyn ToSql + Sync + Send> {
+                    match (kind, cell) {
+                        (_, Cell::Int(i)) => Box::new(Some(*i)),
+                        (_, Cell::Text(t)) => Box::new(Some(t.clone())),
+                        (ColumnKind::Int, Cell::Null) => Box::new(None::<i64>),
+                        (ColumnKind::Text, Cell::Null) => Box::new(None::<String>),
+                    }
+                })
+                .collect();
+            let params: Vec<&(dyn ToSql + Sync)> = values
+                .iter()
+                .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            tx.execute(&stmt, &params)
+                .await
+                .map_err(|e| import_error(e, table.name, Some("request")))?;
+        }
+        if let Some(serial) = table.serial {
+            // Explicit keys leave the sequence behind: move it past them, so new rows do not collide.
+            tx.execute(
+                &format!(
+                    "SELECT setval(pg_get_serial_sequence('{0}', '{serial}'), GREATEST((SELECT MAX({serial}) FROM {0}), 1))",
+                    table.name
+                ),
+                &[],
+            )
+            .await
+            .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
     }
