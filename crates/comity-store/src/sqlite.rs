@@ -944,7 +944,8 @@ impl Store for SqliteStore {
         let error = error.to_owned();
         self.write(move |conn| {
             conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3 WHERE seq = ?1",
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3
+                 WHERE seq = ?1 AND delivered_ms IS NULL AND failed IS NULL",
                 params![i64::try_from(seq).unwrap_or(i64::MAX), error, to_ms(next)],
             )
             .map(|_| ())
@@ -957,7 +958,8 @@ impl Store for SqliteStore {
         let (reason, receipt) = (reason.to_owned(), receipt.to_owned());
         self.write(move |conn| {
             conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, failed = ?2, receipt = ?3 WHERE seq = ?1",
+                "UPDATE outbox SET attempts = attempts + 1, failed = ?2, receipt = ?3
+                 WHERE seq = ?1 AND delivered_ms IS NULL AND failed IS NULL",
                 params![i64::try_from(seq).unwrap_or(i64::MAX), reason, receipt],
             )
             .map(|_| ())
