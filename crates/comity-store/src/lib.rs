@@ -233,7 +233,7 @@ pub struct SecurityEvent {
 
 fn unsupported() -> StoreError {
     StoreError::Backend(
-        "cross-border messages are not yet supported on this store; run federating nodes on SQLite"
+        "cross-border messages are not supported on this store; run federating nodes on SQLite or PostgreSQL"
             .into(),
     )
 }

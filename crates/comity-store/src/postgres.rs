@@ -4,6 +4,8 @@
 //! (the server's default `synchronous_commit = on` makes the commit durable), a [`Transition`] locks its request row
 //! (`SELECT ... FOR UPDATE`) and checks the version the caller read, and the same errors come back for the same
 //! failures. Several processes may share one database: the row lock, not a single writer, keeps transitions ordered.
+//! Cross-border records (`federation.rs`) lock thread heads likewise, and outbox messages are claimed so that each is
+//! delivered by one process.
 //!
 //! Migrations live in `migrations/postgres/`, in step with `migrations/sqlite/`, and are applied under an advisory
 //! lock so that processes starting together do not race. Connections are plain TCP or Unix sockets (no TLS yet).
