@@ -98,7 +98,7 @@ pub enum EventLogError {
     BadCheckpoint(String),
     /// The event has no leaf (yet).
     #[error(
-        "event `{request_id}:{seq}` is not in the log yet; run `comity serve` (or any command on the node) so the log catches up"
+        "event `{request_id}:{seq}` is not in the log yet; run `comity serve` (or, on SQLite, any command on the node) so the log catches up"
     )]
     NotLogged {
         /// Request.
