@@ -777,6 +777,19 @@ impl NodeService {
                     .push(event);
             }
         }
+        let count = self.append_unlogged(log, unlogged).await?;
+        if count > 0 {
+            tracing::info!(count, "event log caught up with the store");
+        }
+        Ok(count)
+    }
+
+    /// Appends the events of each request given (events the log does not hold), oldest first. Returns how many.
+    async fn append_unlogged(
+        &self,
+        log: &NodeLog,
+        unlogged: std::collections::BTreeMap<String, Vec<EventRecord>>,
+    ) -> Result<usize, ServiceError> {
         let mut missing: Vec<(OffsetDateTime, String, u64, Leaf)> = Vec::new();
         for (id, events) in unlogged {
             let Some(record) = self.store.request(&id).await? else {
@@ -811,10 +824,38 @@ impl NodeService {
                 .map_err(|e| ServiceError::Internal(e.to_string()))?
                 .map_err(|e| ServiceError::Internal(e.to_string()))?;
         }
-        if count > 0 {
-            tracing::info!(count, "event log caught up with the store");
-        }
         Ok(count)
+    }
+
+    /// Appends the events the store noted for the log ([`comity_store::Store::log_pending`]) and clears their notes,
+    /// at most `pages` batches: the work of the process that sequences the log of a shared store, whoever recorded
+    /// the events. Returns how many were appended.
+    pub async fn drain_log_pending(&self, pages: usize) -> Result<usize, ServiceError> {
+        let Some(log) = &self.log else {
+            return Ok(0);
+        };
+        let mut total = 0;
+        for _ in 0..pages {
+            let page = self.store.log_pending(2000).await?;
+            if page.is_empty() {
+                break;
+            }
+            let keys: Vec<(String, u64)> =
+                page.iter().map(|e| (e.request_id.clone(), e.seq)).collect();
+            // A note left by a holder that died after appending: the event is logged already.
+            let logged = log.logged(&keys);
+            let mut unlogged: std::collections::BTreeMap<String, Vec<EventRecord>> =
+                std::collections::BTreeMap::new();
+            for (event, _) in page.into_iter().zip(logged).filter(|(_, l)| !*l) {
+                unlogged
+                    .entry(event.request_id.clone())
+                    .or_default()
+                    .push(event);
+            }
+            total += self.append_unlogged(log, unlogged).await?;
+            self.store.log_appended(&keys).await?;
+        }
+        Ok(total)
     }
 
     fn check_grounds(

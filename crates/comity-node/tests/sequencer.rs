@@ -1,6 +1,7 @@
 //! The log sequencer of a node served by several processes from PostgreSQL: only the lease holder appends, it
 //! appends what the others committed, a holder that stops is replaced after its lease runs out and the successor
-//! continues from the published log, and a holder that stalls past its lease cannot write beside its successor.
+//! continues from the published log, a holder that stalls past its lease cannot write beside its successor, and the
+//! notes the store keeps for the log are cleared once, never appended twice.
 //! Driven by a manual clock.
 #![allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 
@@ -167,5 +168,22 @@ async fn one_process_sequences_and_another_takes_over() {
     assert_eq!(logged(&dir), 5);
     let took_over = until_sequencing(&mut c).await;
     assert_eq!(took_over.appended, 1);
+    assert_eq!(logged(&dir), 6);
+
+    // Every note is cleared once its event is in the log; a note left by a holder that died after appending (here
+    // put back by hand) is cleared without appending twice.
+    let raw = schema.raw().await;
+    let count = "SELECT count(*) FROM log_pending";
+    let pending = raw.query_one(count, &[]).await.unwrap().get::<_, i64>(0);
+    assert_eq!(pending, 0);
+    raw.execute(
+        "INSERT INTO log_pending (request_id, seq) SELECT request_id, seq FROM events LIMIT 1",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(c.round().await.unwrap().appended, 0);
+    let pending = raw.query_one(count, &[]).await.unwrap().get::<_, i64>(0);
+    assert_eq!(pending, 0);
     assert_eq!(logged(&dir), 6);
 }

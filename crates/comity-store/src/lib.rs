@@ -639,6 +639,16 @@ pub trait Store: AccountStore + Send + Sync + 'static {
         Err(unsupported())
     }
 
+    /// Events noted for the node's log and not yet marked appended ([`Store::log_appended`]), in key order, at most
+    /// `limit`. A store whose writing process appends to the log itself (SQLite) notes none.
+    async fn log_pending(&self, _limit: u32) -> Result<Vec<EventRecord>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Removes the notes of events now in the log.
+    async fn log_appended(&self, _events: &[(String, u64)]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Every node setting, by key.
     async fn all_meta(&self) -> Result<Vec<(String, String)>, StoreError>;
     /// Cases by id (bytewise), after `after` if given, at most `limit`: pages through every case.

@@ -53,6 +53,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (4, include_str!("../migrations/postgres/0004_users.sql")),
     (5, include_str!("../migrations/postgres/0005_leases.sql")),
     (7, include_str!("../migrations/postgres/0007_claims.sql")),
+    (
+        8,
+        include_str!("../migrations/postgres/0008_log_pending.sql"),
+    ),
 ];
 
 /// The PostgreSQL store.
@@ -443,6 +447,14 @@ async fn apply_transition(
         .await
         .map_err(backend)?;
     let updated = request_row(&updated)?;
+    // Noted for the log in the same transaction: whichever process sequences the log finds it there.
+    let note = tx
+        .prepare_cached("INSERT INTO log_pending (request_id, seq) VALUES ($1, $2)")
+        .await
+        .map_err(backend)?;
+    tx.execute(&note, &[&e.request_id, &to_i64(e.seq)])
+        .await
+        .map_err(backend)?;
     if let Some(link) = &change.link {
         federation::insert_link(tx, link).await?;
     }
@@ -730,6 +742,47 @@ impl Store for PostgresStore {
     #[tracing::instrument(skip_all)]
     async fn security_events(&self, limit: u32) -> Result<Vec<SecurityEvent>, StoreError> {
         self.fed_security_events(limit).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn log_pending(&self, limit: u32) -> Result<Vec<EventRecord>, StoreError> {
+        let client = self.client().await?;
+        let columns = EVENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("e.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {columns} FROM log_pending p JOIN events e USING (request_id, seq)
+                 ORDER BY p.request_id, p.seq LIMIT $1"
+            ))
+            .await
+            .map_err(backend)?;
+        let found = client
+            .query(&stmt, &[&i64::from(limit)])
+            .await
+            .map_err(backend)?;
+        rows(found, event_row)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn log_appended(&self, events: &[(String, u64)]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = events.iter().map(|(id, _)| id.as_str()).collect();
+        let seqs: Vec<i64> = events.iter().map(|(_, seq)| to_i64(*seq)).collect();
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM log_pending p USING UNNEST($1::text[], $2::bigint[]) AS done(request_id, seq)
+                 WHERE p.request_id = done.request_id AND p.seq = done.seq",
+                &[&ids, &seqs],
+            )
+            .await
+            .map(|_| ())
+            .map_err(backend)
     }
 
     #[tracing::instrument(skip_all)]

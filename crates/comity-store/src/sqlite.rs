@@ -36,6 +36,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (4, include_str!("../migrations/sqlite/0004_users.sql")),
     (5, include_str!("../migrations/sqlite/0005_leases.sql")),
     (7, include_str!("../migrations/sqlite/0007_claims.sql")),
+    (8, include_str!("../migrations/sqlite/0008_log_pending.sql")),
 ];
 
 type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;

@@ -657,6 +657,17 @@ async fn three_processes_serve_one_node_through_a_kill() {
         log_size(&r.text().await.unwrap_or_default()) == u64::try_from(events).unwrap()
     })
     .await;
+    wait_for(
+        "the log notes to be cleared",
+        Duration::from_secs(10),
+        async || {
+            schema
+                .count("SELECT count(*) FROM SCHEMA.log_pending")
+                .await
+                == 0
+        },
+    )
+    .await;
     let index = std::fs::read_to_string(fr.join("log").join("events.idx")).unwrap();
     let mut leaves = HashSet::new();
     let mut logged = HashSet::new();

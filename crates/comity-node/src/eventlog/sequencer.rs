@@ -1,8 +1,10 @@
 //! The log sequencer of a node served by several processes from one shared store.
 //!
 //! Exactly one process appends to the event log: the holder of the store lease [`LEASE`]. Every process commits its
-//! events to the store, which is the hand-over: each round the holder appends whatever events the store holds and
-//! the log does not ([`NodeService::catch_up_log`]), whoever wrote them. The others append nothing. When the holder
+//! events to the store, which notes each one for the log in the same transaction (`log_pending`); that is the
+//! hand-over: each round the holder appends the events noted, whoever wrote them, and clears their notes
+//! ([`NodeService::drain_log_pending`]), and on taking over, and every [`FULL_EVERY`] rounds, whatever events the
+//! store holds and the log does not ([`NodeService::catch_up_log`]). The others append nothing. When the holder
 //! dies its lease runs out after [`LogSequencer::ttl_ms`]; the next process to take it opens the log where it was
 //! published (the tiles, `checkpoint` and `events.idx` in the shared log directory, an interrupted append rolled
 //! back) and catches up from the store, so no event is lost and none is logged twice (`events.idx` keys leaves by
@@ -20,6 +22,11 @@ use crate::service::{NodeService, ServiceError};
 
 /// The store lease that makes one process the log's sequencer.
 pub const LEASE: &str = "log-sequencer";
+/// Batches of noted events appended per round at most, so that a round stays well within the lease.
+const PAGES_PER_ROUND: usize = 8;
+/// Every this many rounds, the holder also looks for events the log lacks that nobody noted (written before the
+/// node ran on a shared store, or by an older version).
+const FULL_EVERY: u64 = 60;
 
 /// What one round did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,6 +49,7 @@ pub struct LogSequencer {
     witnesses: Vec<WitnessTarget>,
     http: reqwest::Client,
     cosigned_size: Option<u64>,
+    rounds: u64,
 }
 
 impl std::fmt::Debug for LogSequencer {
@@ -75,6 +83,7 @@ impl LogSequencer {
             witnesses: Vec::new(),
             http: reqwest::Client::new(),
             cosigned_size: None,
+            rounds: 0,
         }
     }
 
@@ -114,19 +123,20 @@ impl LogSequencer {
             self.close("another process holds the lease");
             return Ok(Round::default());
         }
-        let log = match &self.log {
-            Some(log) => log.clone(),
+        let (log, opened) = match &self.log {
+            Some(log) => (log.clone(), false),
             None => match self.open().await? {
-                Some(log) => log,
+                Some(log) => (log, true),
                 None => return Ok(Round::default()),
             },
         };
-        let appended = self
-            .service
-            .clone()
-            .with_log(log.clone())
-            .catch_up_log()
-            .await?;
+        let service = self.service.clone().with_log(log.clone());
+        // What others noted since; on taking over and now and then, everything the log lacks, noted or not.
+        let mut appended = service.drain_log_pending(PAGES_PER_ROUND).await?;
+        self.rounds = self.rounds.wrapping_add(1);
+        if opened || self.rounds.is_multiple_of(FULL_EVERY) {
+            appended += service.catch_up_log().await?;
+        }
         self.cosign(&log).await;
         Ok(Round {
             sequencing: true,
