@@ -315,100 +315,101 @@ pub struct CopiedTable {
     pub serial: Option<&'static str>,
 }
 
-use ColumnKind::{Int, Text};
-
-/// Node data copied as rows, in this order (users before nothing; links after the requests they name). Sessions,
-/// leases and outbox claims are not node data: a moved node starts with none.
-pub const COPIED_TABLES: &[CopiedTable] = &[
-    CopiedTable {
-        name: "users",
-        columns: &[
-            ("id", Text),
-            ("username", Text),
-            ("display_name", Text),
-            ("role", Text),
-            ("authority", Text),
-            ("language", Text),
-            ("password_hash", Text),
-            ("totp_secret", Text),
-            ("disabled", Int),
-            ("failed_logins", Int),
-            ("locked_until_ms", Int),
-            ("last_totp_step", Int),
-            ("created_ms", Int),
-        ],
-        order: "id",
-        serial: None,
-    },
-    CopiedTable {
-        name: "request_links",
-        columns: &[
-            ("request_id", Text),
-            ("direction", Text),
-            ("counterpart", Text),
-            ("thread", Text),
-            ("upstream", Text),
-        ],
-        order: "request_id",
-        serial: None,
-    },
-    CopiedTable {
-        name: "threads",
-        columns: &[
-            ("thread", Text),
-            ("counterpart", Text),
-            ("last_hash", Text),
-            ("messages", Int),
-        ],
-        order: "thread, counterpart",
-        serial: None,
-    },
-    CopiedTable {
-        name: "outbox",
-        columns: &[
-            ("seq", Int),
-            ("message_id", Text),
-            ("recipient", Text),
-            ("thread", Text),
-            ("envelope", Text),
-            ("created_ms", Int),
-            ("attempts", Int),
-            ("next_attempt_ms", Int),
-            ("last_error", Text),
-            ("delivered_ms", Int),
-            ("receipt", Text),
-            ("failed", Text),
-        ],
-        order: "seq",
-        serial: Some("seq"),
-    },
-    CopiedTable {
-        name: "inbox",
-        columns: &[
-            ("message_id", Text),
-            ("sender", Text),
-            ("thread", Text),
-            ("envelope_sha256", Text),
-            ("receipt", Text),
-            ("received_ms", Int),
-        ],
-        order: "message_id",
-        serial: None,
-    },
-    CopiedTable {
-        name: "security_events",
-        columns: &[
-            ("id", Int),
-            ("at_ms", Int),
-            ("code", Text),
-            ("sender", Text),
-            ("message_id", Text),
-            ("detail", Text),
-        ],
-        order: "id",
-        serial: Some("id"),
-    },
-];
+/// Node data copied as rows, in this order, after the cases, requests and events (request links name requests).
+/// Sessions, leases, outbox claims and log notes are not node data: a moved node starts with none.
+pub const COPIED_TABLES: &[CopiedTable] = {
+    use ColumnKind::{Int, Text};
+    &[
+        CopiedTable {
+            name: "users",
+            columns: &[
+                ("id", Text),
+                ("username", Text),
+                ("display_name", Text),
+                ("role", Text),
+                ("authority", Text),
+                ("language", Text),
+                ("password_hash", Text),
+                ("totp_secret", Text),
+                ("disabled", Int),
+                ("failed_logins", Int),
+                ("locked_until_ms", Int),
+                ("last_totp_step", Int),
+                ("created_ms", Int),
+            ],
+            order: "id",
+            serial: None,
+        },
+        CopiedTable {
+            name: "request_links",
+            columns: &[
+                ("request_id", Text),
+                ("direction", Text),
+                ("counterpart", Text),
+                ("thread", Text),
+                ("upstream", Text),
+            ],
+            order: "request_id",
+            serial: None,
+        },
+        CopiedTable {
+            name: "threads",
+            columns: &[
+                ("thread", Text),
+                ("counterpart", Text),
+                ("last_hash", Text),
+                ("messages", Int),
+            ],
+            order: "thread, counterpart",
+            serial: None,
+        },
+        CopiedTable {
+            name: "outbox",
+            columns: &[
+                ("seq", Int),
+                ("message_id", Text),
+                ("recipient", Text),
+                ("thread", Text),
+                ("envelope", Text),
+                ("created_ms", Int),
+                ("attempts", Int),
+                ("next_attempt_ms", Int),
+                ("last_error", Text),
+                ("delivered_ms", Int),
+                ("receipt", Text),
+                ("failed", Text),
+            ],
+            order: "seq",
+            serial: Some("seq"),
+        },
+        CopiedTable {
+            name: "inbox",
+            columns: &[
+                ("message_id", Text),
+                ("sender", Text),
+                ("thread", Text),
+                ("envelope_sha256", Text),
+                ("receipt", Text),
+                ("received_ms", Int),
+            ],
+            order: "message_id",
+            serial: None,
+        },
+        CopiedTable {
+            name: "security_events",
+            columns: &[
+                ("id", Int),
+                ("at_ms", Int),
+                ("code", Text),
+                ("sender", Text),
+                ("message_id", Text),
+                ("detail", Text),
+            ],
+            order: "id",
+            serial: Some("id"),
+        },
+    ]
+};
 
 /// A local user account of the web UI.
 ///

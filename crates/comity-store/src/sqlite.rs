@@ -1291,8 +1291,13 @@ impl Store for SqliteStore {
                 .map_err(backend)?;
             for row in &rows {
                 let values: Vec<rusqlite::types::Value> = row.iter().map(sql_value).collect();
+                let key = match row.first() {
+                    Some(Cell::Text(t)) => t.clone(),
+                    Some(Cell::Int(i)) => i.to_string(),
+                    _ => String::new(),
+                };
                 stmt.execute(rusqlite::params_from_iter(values.iter()))
-                    .map_err(|e| imported(e, table.name, "(row)", None))?;
+                    .map_err(|e| imported(e, table.name, &key, None))?;
             }
             // AUTOINCREMENT keys continue after the largest inserted one by themselves.
             Ok(())
