@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use crate::api::{AppState, router};
 use crate::config::{self, NodeDirError};
 use crate::database::{Database, NodeStore};
+use crate::eventlog::sequencer::LogSequencer;
 use crate::eventlog::witness::{self, Collected, FollowedLog, NodeWitness, WitnessTarget};
 use crate::eventlog::{EventLogError, NodeLog};
 use crate::service::{Clock, NodeService, ServiceError, SystemClock};
@@ -19,6 +20,8 @@ use crate::sweeper::ClockSweeper;
 const CATCH_UP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 /// How often a serving node looks for preservations whose expiry clock ran out.
 const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often the log sequencer of a node on a shared store renews its lease and appends what others committed.
+const SEQUENCE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A node ready to serve.
 pub struct Node {
@@ -38,6 +41,8 @@ pub struct Node {
     witnesses: Vec<WitnessTarget>,
     http: reqwest::Client,
     deliver_in_background: bool,
+    dir: std::path::PathBuf,
+    log_keys: crate::eventlog::LogKeys,
 }
 
 impl Node {
@@ -126,13 +131,17 @@ impl Node {
             dir,
             node_dir.log_verifier()?,
         ));
-        match NodeLog::open(dir, &keys) {
-            Ok(log) => service = service.with_log(log),
-            // Another process (usually `comity serve`) holds the log; it appends what this one commits.
-            Err(EventLogError::Log(comity_tlog::LogError::Locked(_))) => {
-                tracing::info!("event log held by another process");
+        // On a shared store, serving processes take turns sequencing the log under a lease (see `run`); on SQLite
+        // the process that opens the log first appends, the others leave it their events in the store.
+        if matches!(store, NodeStore::Sqlite(_)) {
+            match NodeLog::open(dir, &keys) {
+                Ok(log) => service = service.with_log(log),
+                // Another process (usually `comity serve`) holds the log; it appends what this one commits.
+                Err(EventLogError::Log(comity_tlog::LogError::Locked(_))) => {
+                    tracing::info!("event log held by another process");
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
         }
         let bad = |message: String| NodeDirError::BadConfig {
             path: dir.join(config::CONFIG_FILE),
@@ -196,6 +205,8 @@ impl Node {
             witnesses,
             http,
             deliver_in_background: true,
+            dir: dir.to_owned(),
+            log_keys: keys,
         })
     }
 
@@ -330,6 +341,27 @@ impl Node {
         let sweeping = tokio::spawn(sweeper.run(async {
             let _ = stopped.await;
         }));
+        // On a shared store, the log is sequenced by the holder of a lease, whichever process that is.
+        let (stop_sequencer, sequencer_stopped) = tokio::sync::oneshot::channel::<()>();
+        let sequencing = (self.service.log().is_none()
+            && matches!(self.store, NodeStore::Postgres(_)))
+        .then(|| {
+            let sequencer = LogSequencer::new(
+                self.service.clone(),
+                &self.dir,
+                self.log_keys.clone(),
+                format!(
+                    "serve-{}-{}",
+                    std::process::id(),
+                    uuid::Uuid::now_v7().simple()
+                ),
+                SEQUENCE_INTERVAL,
+            )
+            .with_witnesses(self.witnesses.clone(), self.http.clone());
+            tokio::spawn(sequencer.run(async {
+                let _ = sequencer_stopped.await;
+            }))
+        });
         let served = axum::serve(
             listener.tap_io(|_: &mut L::Io| {}),
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -345,6 +377,12 @@ impl Node {
         let _ = stop_sweeper.send(());
         if let Err(e) = sweeping.await {
             tracing::warn!(error = %e, "the clock sweeper stopped abnormally");
+        }
+        let _ = stop_sequencer.send(());
+        if let Some(task) = sequencing
+            && let Err(e) = task.await
+        {
+            tracing::warn!(error = %e, "the log sequencer stopped abnormally");
         }
         self.store.close();
         served

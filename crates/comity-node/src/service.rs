@@ -795,37 +795,58 @@ impl NodeService {
         let Some(log) = &self.log else {
             return Ok(0);
         };
-        let mut missing: Vec<(OffsetDateTime, String, u64, Leaf)> = Vec::new();
-        let mut after: Option<String> = None;
+        // Every event in key order, a page at a time; only requests with events not yet logged are read again.
+        let mut unlogged: std::collections::BTreeMap<String, Vec<EventRecord>> =
+            std::collections::BTreeMap::new();
+        let mut after: Option<(String, u64)> = None;
         loop {
-            let page = self.store.requests_by_id(after.as_deref(), 500).await?;
+            let page = self
+                .store
+                .events_by_key(after.as_ref().map(|(id, seq)| (id.as_str(), *seq)), 2000)
+                .await?;
             let Some(last) = page.last() else { break };
-            after = Some(last.id.clone());
-            for record in &page {
-                let events = self.store.events(&record.id).await?;
-                let keys: Vec<(String, u64)> = events
-                    .iter()
-                    .map(|e| (e.request_id.clone(), e.seq))
-                    .collect();
-                let logged = log.logged(&keys);
-                if logged.iter().all(|l| *l) {
+            after = Some((last.request_id.clone(), last.seq));
+            let keys: Vec<(String, u64)> =
+                page.iter().map(|e| (e.request_id.clone(), e.seq)).collect();
+            let logged = log.logged(&keys);
+            for (event, _) in page.into_iter().zip(logged).filter(|(_, l)| !*l) {
+                unlogged
+                    .entry(event.request_id.clone())
+                    .or_default()
+                    .push(event);
+            }
+        }
+        let count = self.append_unlogged(log, unlogged).await?;
+        if count > 0 {
+            tracing::info!(count, "event log caught up with the store");
+        }
+        Ok(count)
+    }
+
+    /// Appends the events of each request given (events the log does not hold), oldest first. Returns how many.
+    async fn append_unlogged(
+        &self,
+        log: &NodeLog,
+        unlogged: std::collections::BTreeMap<String, Vec<EventRecord>>,
+    ) -> Result<usize, ServiceError> {
+        let mut missing: Vec<(OffsetDateTime, String, u64, Leaf)> = Vec::new();
+        for (id, events) in unlogged {
+            let Some(record) = self.store.request(&id).await? else {
+                tracing::error!(request = %id, "events of a request that does not exist cannot be logged");
+                continue;
+            };
+            let doc = match self.document(&record) {
+                Ok(doc) => doc,
+                Err(e) => {
+                    tracing::error!(request = %record.id, error = %e, "events of request cannot be logged");
                     continue;
                 }
-                let doc = match self.document(record) {
-                    Ok(doc) => doc,
+            };
+            for event in &events {
+                match self.leaf_for(log, &doc, &record.mechanism, event) {
+                    Ok(leaf) => missing.push((event.at, event.request_id.clone(), event.seq, leaf)),
                     Err(e) => {
-                        tracing::error!(request = %record.id, error = %e, "events of request cannot be logged");
-                        continue;
-                    }
-                };
-                for (event, _) in events.iter().zip(&logged).filter(|(_, l)| !**l) {
-                    match self.leaf_for(log, &doc, &record.mechanism, event) {
-                        Ok(leaf) => {
-                            missing.push((event.at, event.request_id.clone(), event.seq, leaf))
-                        }
-                        Err(e) => {
-                            tracing::error!(request = %record.id, seq = event.seq, error = %e, "no leaf for event")
-                        }
+                        tracing::error!(request = %record.id, seq = event.seq, error = %e, "no leaf for event")
                     }
                 }
             }
@@ -842,10 +863,38 @@ impl NodeService {
                 .map_err(|e| ServiceError::Internal(e.to_string()))?
                 .map_err(|e| ServiceError::Internal(e.to_string()))?;
         }
-        if count > 0 {
-            tracing::info!(count, "event log caught up with the store");
-        }
         Ok(count)
+    }
+
+    /// Appends the events the store noted for the log ([`comity_store::Store::log_pending`]) and clears their notes,
+    /// at most `pages` batches: the work of the process that sequences the log of a shared store, whoever recorded
+    /// the events. Returns how many were appended.
+    pub async fn drain_log_pending(&self, pages: usize) -> Result<usize, ServiceError> {
+        let Some(log) = &self.log else {
+            return Ok(0);
+        };
+        let mut total = 0;
+        for _ in 0..pages {
+            let page = self.store.log_pending(2000).await?;
+            if page.is_empty() {
+                break;
+            }
+            let keys: Vec<(String, u64)> =
+                page.iter().map(|e| (e.request_id.clone(), e.seq)).collect();
+            // A note left by a holder that died after appending: the event is logged already.
+            let logged = log.logged(&keys);
+            let mut unlogged: std::collections::BTreeMap<String, Vec<EventRecord>> =
+                std::collections::BTreeMap::new();
+            for (event, _) in page.into_iter().zip(logged).filter(|(_, l)| !*l) {
+                unlogged
+                    .entry(event.request_id.clone())
+                    .or_default()
+                    .push(event);
+            }
+            total += self.append_unlogged(log, unlogged).await?;
+            self.store.log_appended(&keys).await?;
+        }
+        Ok(total)
     }
 
     fn check_grounds(

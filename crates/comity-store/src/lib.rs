@@ -233,7 +233,7 @@ pub struct SecurityEvent {
 
 fn unsupported() -> StoreError {
     StoreError::Backend(
-        "cross-border messages are not yet supported on this store; run federating nodes on SQLite"
+        "cross-border messages are not supported on this store; run federating nodes on SQLite or PostgreSQL"
             .into(),
     )
 }
@@ -280,6 +280,136 @@ pub struct Import {
     /// Events; their requests must exist in the target or come in the same import.
     pub events: Vec<EventRecord>,
 }
+
+/// The type of a column copied by [`Store::export_rows`] and [`Store::import_rows`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// A 64-bit integer (times in milliseconds, counters, flags, sequence numbers).
+    Int,
+    /// Text.
+    Text,
+}
+
+/// One value of a copied row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    /// SQL NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+}
+
+/// A table of node data that [`migrate::copy_all`] copies row by row, as it is, beyond the typed records of
+/// [`Import`]: the same name, columns and order in every backend.
+#[derive(Debug)]
+pub struct CopiedTable {
+    /// Table name.
+    pub name: &'static str,
+    /// The columns copied, with their types (every column of the table that is node data).
+    pub columns: &'static [(&'static str, ColumnKind)],
+    /// The ordering that pages through the table (a unique key).
+    pub order: &'static str,
+    /// The integer key column drawn from a sequence, if any: the target's sequence continues after the copied rows.
+    pub serial: Option<&'static str>,
+}
+
+/// Node data copied as rows, in this order, after the cases, requests and events (request links name requests).
+/// Sessions, leases, outbox claims and log notes are not node data: a moved node starts with none.
+pub const COPIED_TABLES: &[CopiedTable] = {
+    use ColumnKind::{Int, Text};
+    &[
+        CopiedTable {
+            name: "users",
+            columns: &[
+                ("id", Text),
+                ("username", Text),
+                ("display_name", Text),
+                ("role", Text),
+                ("authority", Text),
+                ("language", Text),
+                ("password_hash", Text),
+                ("totp_secret", Text),
+                ("disabled", Int),
+                ("failed_logins", Int),
+                ("locked_until_ms", Int),
+                ("last_totp_step", Int),
+                ("created_ms", Int),
+            ],
+            order: "id",
+            serial: None,
+        },
+        CopiedTable {
+            name: "request_links",
+            columns: &[
+                ("request_id", Text),
+                ("direction", Text),
+                ("counterpart", Text),
+                ("thread", Text),
+                ("upstream", Text),
+            ],
+            order: "request_id",
+            serial: None,
+        },
+        CopiedTable {
+            name: "threads",
+            columns: &[
+                ("thread", Text),
+                ("counterpart", Text),
+                ("last_hash", Text),
+                ("messages", Int),
+            ],
+            order: "thread, counterpart",
+            serial: None,
+        },
+        CopiedTable {
+            name: "outbox",
+            columns: &[
+                ("seq", Int),
+                ("message_id", Text),
+                ("recipient", Text),
+                ("thread", Text),
+                ("envelope", Text),
+                ("created_ms", Int),
+                ("attempts", Int),
+                ("next_attempt_ms", Int),
+                ("last_error", Text),
+                ("delivered_ms", Int),
+                ("receipt", Text),
+                ("failed", Text),
+            ],
+            order: "seq",
+            serial: Some("seq"),
+        },
+        CopiedTable {
+            name: "inbox",
+            columns: &[
+                ("message_id", Text),
+                ("sender", Text),
+                ("thread", Text),
+                ("envelope_sha256", Text),
+                ("receipt", Text),
+                ("received_ms", Int),
+            ],
+            order: "message_id",
+            serial: None,
+        },
+        CopiedTable {
+            name: "security_events",
+            columns: &[
+                ("id", Int),
+                ("at_ms", Int),
+                ("code", Text),
+                ("sender", Text),
+                ("message_id", Text),
+                ("detail", Text),
+            ],
+            order: "id",
+            serial: Some("id"),
+        },
+    ]
+};
 
 /// A local user account of the web UI.
 ///
@@ -453,11 +583,24 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     ) -> Result<Vec<OutboxRecord>, StoreError> {
         Err(unsupported())
     }
+    /// Claims messages due at `now` for `holder` until `now + ttl_ms`: the oldest undelivered message of each thread,
+    /// if due and not claimed by another holder whose claim still runs. Of several processes claiming at once, each
+    /// message goes to one; a claim that runs out (its holder died) lets the message be claimed again. A store
+    /// served by one process may simply return [`Store::due_outbox`].
+    async fn claim_outbox(
+        &self,
+        now: OffsetDateTime,
+        _holder: &str,
+        _ttl_ms: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        self.due_outbox(now, limit).await
+    }
     /// The soonest next attempt among undelivered messages.
     async fn next_outbox_attempt(&self) -> Result<Option<OffsetDateTime>, StoreError> {
         Err(unsupported())
     }
-    /// Marks a message delivered with its receipt.
+    /// Marks a message delivered with its receipt; a message already delivered or given up stays as it was.
     async fn outbox_delivered(
         &self,
         _seq: u64,
@@ -497,6 +640,16 @@ pub trait Store: AccountStore + Send + Sync + 'static {
         Err(unsupported())
     }
 
+    /// Events noted for the node's log and not yet marked appended ([`Store::log_appended`]), in key order, at most
+    /// `limit`. A store whose writing process appends to the log itself (SQLite) notes none.
+    async fn log_pending(&self, _limit: u32) -> Result<Vec<EventRecord>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Removes the notes of events now in the log.
+    async fn log_appended(&self, _events: &[(String, u64)]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Every node setting, by key.
     async fn all_meta(&self) -> Result<Vec<(String, String)>, StoreError>;
     /// Cases by id (bytewise), after `after` if given, at most `limit`: pages through every case.
@@ -520,6 +673,19 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     ) -> Result<Vec<EventRecord>, StoreError>;
     /// Writes records as they are, all or nothing (see [`Import`]).
     async fn import(&self, records: Import) -> Result<(), StoreError>;
+    /// Rows `offset..offset + limit` of a copied table in its order, values in the order of its columns.
+    async fn export_rows(
+        &self,
+        table: &'static CopiedTable,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<Vec<Cell>>, StoreError>;
+    /// Writes rows of a copied table as they are, all or nothing; a serial key's sequence continues after them.
+    async fn import_rows(
+        &self,
+        table: &'static CopiedTable,
+        rows: Vec<Vec<Cell>>,
+    ) -> Result<(), StoreError>;
 
     /// Takes or renews the lease `name` for `holder` until `now + ttl_ms`, if nobody else holds it at `now`.
     /// Returns whether `holder` holds it now. Atomic across every process sharing the store: of several holders

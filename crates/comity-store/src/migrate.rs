@@ -1,6 +1,11 @@
-//! Moving a node from one store to another (for example from SQLite to PostgreSQL), ids, versions and events intact.
+//! Moving a node from one store to another (for example from SQLite to PostgreSQL), ids, versions and events intact,
+//! with its user accounts and its cross-border records ([`crate::COPIED_TABLES`]).
+//!
+//! The node's event log is not in the store: its tiles, checkpoint and index stay in the node directory. Since every
+//! event keeps its request id and position, the index still names the same events, and the log carries on from the
+//! new store without appending anything twice.
 
-use crate::{Import, Store, StoreError};
+use crate::{COPIED_TABLES, Import, Store, StoreError};
 
 /// Records read and written per page.
 pub const PAGE: u32 = 2000;
@@ -16,6 +21,8 @@ pub struct Copied {
     pub requests: u64,
     /// Events.
     pub events: u64,
+    /// Rows of the other copied tables: user accounts, request links, threads, outbox, inbox, security events.
+    pub other: u64,
 }
 
 /// Why a copy did not run or stopped.
@@ -54,11 +61,16 @@ async fn first_record(store: &dyn Store) -> Result<Option<&'static str>, StoreEr
     if !store.events_by_key(None, 1).await?.is_empty() {
         return Ok(Some("events"));
     }
+    for table in COPIED_TABLES {
+        if !store.export_rows(table, 0, 1).await?.is_empty() {
+            return Ok(Some(table.name));
+        }
+    }
     Ok(None)
 }
 
-/// Copies every setting, case, request and event of `from` into `to`, as they are, and refuses if `to` holds
-/// anything already (so a second run into the same target is refused).
+/// Copies every setting, case, request and event of `from` into `to`, then the rows of [`COPIED_TABLES`], as they
+/// are, and refuses if `to` holds anything already (so a second run into the same target is refused).
 ///
 /// The source should not change meanwhile (stop the node first). Each page is one transaction in the target, in the
 /// order cases, requests, events, so references always point to rows already copied; the node settings go last, so
@@ -122,6 +134,24 @@ pub async fn copy_all(from: &dyn Store, to: &dyn Store) -> Result<Copied, Migrat
         .map_err(MigrateError::Target)?;
     }
 
+    for table in COPIED_TABLES {
+        let mut offset = 0;
+        loop {
+            let page = from
+                .export_rows(table, offset, PAGE)
+                .await
+                .map_err(MigrateError::Source)?;
+            if page.is_empty() {
+                break;
+            }
+            offset += page.len() as u64;
+            copied.other += page.len() as u64;
+            to.import_rows(table, page)
+                .await
+                .map_err(MigrateError::Target)?;
+        }
+    }
+
     let meta = from.all_meta().await.map_err(MigrateError::Source)?;
     copied.meta = meta.len() as u64;
     to.import(Import {
@@ -135,6 +165,7 @@ pub async fn copy_all(from: &dyn Store, to: &dyn Store) -> Result<Copied, Migrat
         cases = copied.cases,
         requests = copied.requests,
         events = copied.events,
+        other = copied.other,
         "copied the node to the new store"
     );
     Ok(copied)

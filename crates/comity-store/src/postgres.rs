@@ -4,11 +4,14 @@
 //! (the server's default `synchronous_commit = on` makes the commit durable), a [`Transition`] locks its request row
 //! (`SELECT ... FOR UPDATE`) and checks the version the caller read, and the same errors come back for the same
 //! failures. Several processes may share one database: the row lock, not a single writer, keeps transitions ordered.
+//! Cross-border records (`federation.rs`) lock thread heads likewise, and outbox messages are claimed so that each is
+//! delivered by one process.
 //!
 //! Migrations live in `migrations/postgres/`, in step with `migrations/sqlite/`, and are applied under an advisory
 //! lock so that processes starting together do not race. Connections are plain TCP or Unix sockets (no TLS yet).
 
 mod accounts;
+mod federation;
 
 use std::time::Duration;
 
@@ -22,8 +25,9 @@ use tokio_postgres::{NoTls, Row};
 pub use tokio_postgres::Config;
 
 use crate::{
-    CaseRecord, EventRecord, Import, RequestFilter, RequestOrder, RequestRecord, Store, StoreError,
-    Transition,
+    Accepted, CaseRecord, Cell, ColumnKind, CopiedTable, EventRecord, Import, InboxRecord,
+    MessageEffect, OutboxRecord, RequestFilter, RequestLink, RequestOrder, RequestRecord,
+    SecurityEvent, Store, StoreError, Transition,
 };
 
 /// Connections kept open by default.
@@ -48,6 +52,11 @@ const MIGRATIONS: &[(i32, &str)] = &[
     ),
     (4, include_str!("../migrations/postgres/0004_users.sql")),
     (5, include_str!("../migrations/postgres/0005_leases.sql")),
+    (7, include_str!("../migrations/postgres/0007_claims.sql")),
+    (
+        8,
+        include_str!("../migrations/postgres/0008_log_pending.sql"),
+    ),
 ];
 
 /// The PostgreSQL store.
@@ -347,6 +356,114 @@ fn list_limit(limit: u32) -> i64 {
     }
 }
 
+/// Appends an event and updates the projection, with its outbox message and link, inside the caller's transaction.
+async fn apply_transition(
+    tx: &deadpool_postgres::Transaction<'_>,
+    change: &Transition,
+) -> Result<RequestRecord, StoreError> {
+    let e = &change.event;
+    // The row lock orders concurrent transitions of one request, across processes too.
+    let lock = tx
+        .prepare_cached(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM requests WHERE id = $1 FOR UPDATE"
+        ))
+        .await
+        .map_err(backend)?;
+    let current = tx
+        .query_opt(&lock, &[&e.request_id])
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(request_row)
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "request",
+            id: e.request_id.clone(),
+        })?;
+    if current.version != change.expected_version || e.seq != change.expected_version + 1 {
+        return Err(StoreError::Conflict {
+            id: e.request_id.clone(),
+            expected: change.expected_version,
+            found: current.version,
+        });
+    }
+    if current.state != e.from_state {
+        return Err(StoreError::Corrupt(format!(
+            "request `{}` is `{}` but the event starts from `{}`",
+            e.request_id, current.state, e.from_state
+        )));
+    }
+    let insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .await
+        .map_err(backend)?;
+    tx.execute(
+        &insert,
+        &[
+            &e.request_id,
+            &to_i64(e.seq),
+            &e.action,
+            &e.from_state,
+            &e.to_state,
+            &e.actor,
+            &to_ms(e.at),
+            &e.reason,
+            &e.detail,
+        ],
+    )
+    .await
+    .map_err(|err| {
+        // INVARIANT: the row lock and the version check make a taken position impossible here.
+        if is(&err, &SqlState::UNIQUE_VIOLATION) {
+            StoreError::Corrupt(format!(
+                "request `{}` has an event {} beyond its version",
+                e.request_id, e.seq
+            ))
+        } else {
+            backend(err)
+        }
+    })?;
+    let update = tx
+        .prepare_cached(&format!(
+            "UPDATE requests SET state = $2, version = $3, updated_ms = $4, next_due_ms = $5,
+             document = COALESCE($6, document) WHERE id = $1 RETURNING {REQUEST_COLUMNS}"
+        ))
+        .await
+        .map_err(backend)?;
+    let updated = tx
+        .query_one(
+            &update,
+            &[
+                &e.request_id,
+                &e.to_state,
+                &to_i64(e.seq),
+                &to_ms(e.at),
+                &change.next_due.map(to_ms),
+                &change.document,
+            ],
+        )
+        .await
+        .map_err(backend)?;
+    let updated = request_row(&updated)?;
+    // Noted for the log in the same transaction: whichever process sequences the log finds it there.
+    let note = tx
+        .prepare_cached("INSERT INTO log_pending (request_id, seq) VALUES ($1, $2)")
+        .await
+        .map_err(backend)?;
+    tx.execute(&note, &[&e.request_id, &to_i64(e.seq)])
+        .await
+        .map_err(backend)?;
+    if let Some(link) = &change.link {
+        federation::insert_link(tx, link).await?;
+    }
+    if let Some(message) = &change.outbox {
+        federation::enqueue(tx, message).await?;
+    }
+    Ok(updated)
+}
+
 #[async_trait::async_trait]
 impl Store for PostgresStore {
     #[tracing::instrument(skip_all)]
@@ -522,102 +639,150 @@ impl Store for PostgresStore {
 
     #[tracing::instrument(skip_all)]
     async fn transition(&self, change: Transition) -> Result<RequestRecord, StoreError> {
-        if change.outbox.is_some() || change.link.is_some() {
-            return Err(StoreError::Backend(
-                "cross-border messages are not yet supported on the PostgreSQL store; run federating nodes on SQLite"
-                    .into(),
-            ));
-        }
-        let e = &change.event;
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend)?;
-        // The row lock orders concurrent transitions of one request, across processes too.
-        let lock = tx
-            .prepare_cached(&format!(
-                "SELECT {REQUEST_COLUMNS} FROM requests WHERE id = $1 FOR UPDATE"
-            ))
-            .await
-            .map_err(backend)?;
-        let current = tx
-            .query_opt(&lock, &[&e.request_id])
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(request_row)
-            .transpose()?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "request",
-                id: e.request_id.clone(),
-            })?;
-        if current.version != change.expected_version || e.seq != change.expected_version + 1 {
-            return Err(StoreError::Conflict {
-                id: e.request_id.clone(),
-                expected: change.expected_version,
-                found: current.version,
-            });
-        }
-        if current.state != e.from_state {
-            return Err(StoreError::Corrupt(format!(
-                "request `{}` is `{}` but the event starts from `{}`",
-                e.request_id, current.state, e.from_state
-            )));
-        }
-        let insert = tx
-            .prepare_cached(&format!(
-                "INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-            ))
-            .await
-            .map_err(backend)?;
-        tx.execute(
-            &insert,
-            &[
-                &e.request_id,
-                &to_i64(e.seq),
-                &e.action,
-                &e.from_state,
-                &e.to_state,
-                &e.actor,
-                &to_ms(e.at),
-                &e.reason,
-                &e.detail,
-            ],
-        )
-        .await
-        .map_err(|err| {
-            // INVARIANT: the row lock and the version check make a taken position impossible here.
-            if is(&err, &SqlState::UNIQUE_VIOLATION) {
-                StoreError::Corrupt(format!(
-                    "request `{}` has an event {} beyond its version",
-                    e.request_id, e.seq
-                ))
-            } else {
-                backend(err)
-            }
-        })?;
-        let update = tx
-            .prepare_cached(&format!(
-                "UPDATE requests SET state = $2, version = $3, updated_ms = $4, next_due_ms = $5,
-                 document = COALESCE($6, document) WHERE id = $1 RETURNING {REQUEST_COLUMNS}"
-            ))
-            .await
-            .map_err(backend)?;
-        let updated = tx
-            .query_one(
-                &update,
-                &[
-                    &e.request_id,
-                    &e.to_state,
-                    &to_i64(e.seq),
-                    &to_ms(e.at),
-                    &change.next_due.map(to_ms),
-                    &change.document,
-                ],
-            )
-            .await
-            .map_err(backend)?;
-        let updated = request_row(&updated)?;
+        let updated = apply_transition(&tx, &change).await?;
         tx.commit().await.map_err(backend)?;
         Ok(updated)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn link(&self, request_id: &str) -> Result<Option<RequestLink>, StoreError> {
+        self.fed_link(request_id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn link_by_thread(
+        &self,
+        thread: &str,
+        counterpart: &str,
+    ) -> Result<Option<RequestLink>, StoreError> {
+        self.fed_link_by_thread(thread, counterpart).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn thread_head(&self, thread: &str, counterpart: &str) -> Result<String, StoreError> {
+        self.fed_thread_head(thread, counterpart).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn accept_message(
+        &self,
+        inbox: InboxRecord,
+        effect: MessageEffect,
+    ) -> Result<Accepted, StoreError> {
+        self.fed_accept(inbox, effect).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn inbox(&self, message_id: &str) -> Result<Option<InboxRecord>, StoreError> {
+        self.fed_inbox(message_id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn due_outbox(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        self.fed_due_outbox(now, limit).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn claim_outbox(
+        &self,
+        now: OffsetDateTime,
+        holder: &str,
+        ttl_ms: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRecord>, StoreError> {
+        self.fed_claim_outbox(now, holder, ttl_ms, limit).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn next_outbox_attempt(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        self.fed_next_outbox_attempt().await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn outbox_delivered(
+        &self,
+        seq: u64,
+        receipt: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.fed_outbox_delivered(seq, receipt, at).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn outbox_retry(
+        &self,
+        seq: u64,
+        error: &str,
+        next: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.fed_outbox_retry(seq, error, next).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn outbox_failed(&self, seq: u64, reason: &str, receipt: &str) -> Result<(), StoreError> {
+        self.fed_outbox_failed(seq, reason, receipt).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn outbox_of_thread(&self, thread: &str) -> Result<Vec<OutboxRecord>, StoreError> {
+        self.fed_outbox_of_thread(thread).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn security_event(&self, event: SecurityEvent) -> Result<(), StoreError> {
+        self.fed_security_event(event).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn security_events(&self, limit: u32) -> Result<Vec<SecurityEvent>, StoreError> {
+        self.fed_security_events(limit).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn log_pending(&self, limit: u32) -> Result<Vec<EventRecord>, StoreError> {
+        let client = self.client().await?;
+        let columns = EVENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("e.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {columns} FROM log_pending p JOIN events e USING (request_id, seq)
+                 ORDER BY p.request_id, p.seq LIMIT $1"
+            ))
+            .await
+            .map_err(backend)?;
+        let found = client
+            .query(&stmt, &[&i64::from(limit)])
+            .await
+            .map_err(backend)?;
+        rows(found, event_row)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn log_appended(&self, events: &[(String, u64)]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = events.iter().map(|(id, _)| id.as_str()).collect();
+        let seqs: Vec<i64> = events.iter().map(|(_, seq)| to_i64(*seq)).collect();
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM log_pending p USING UNNEST($1::text[], $2::bigint[]) AS done(request_id, seq)
+                 WHERE p.request_id = done.request_id AND p.seq = done.seq",
+                &[&ids, &seqs],
+            )
+            .await
+            .map(|_| ())
+            .map_err(backend)
     }
 
     #[tracing::instrument(skip_all)]
@@ -861,6 +1026,105 @@ impl Store for PostgresStore {
             )
             .await
             .map_err(|e| import_error(e, "event", Some("request")))?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn export_rows(
+        &self,
+        table: &'static CopiedTable,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<Vec<Cell>>, StoreError> {
+        let client = self.client().await?;
+        let columns: Vec<&str> = table.columns.iter().map(|c| c.0).collect();
+        let found = client
+            .query(
+                &format!(
+                    "SELECT {} FROM {} ORDER BY {} LIMIT $1 OFFSET $2",
+                    columns.join(", "),
+                    table.name,
+                    table.order
+                ),
+                &[&i64::from(limit), &to_i64(offset)],
+            )
+            .await
+            .map_err(backend)?;
+        rows(found, |r| {
+            table
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, (_, kind))| {
+                    Ok(match kind {
+                        ColumnKind::Int => r
+                            .try_get::<_, Option<i64>>(i)
+                            .map_err(backend)?
+                            .map_or(Cell::Null, Cell::Int),
+                        ColumnKind::Text => r
+                            .try_get::<_, Option<String>>(i)
+                            .map_err(backend)?
+                            .map_or(Cell::Null, Cell::Text),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn import_rows(
+        &self,
+        table: &'static CopiedTable,
+        rows: Vec<Vec<Cell>>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let columns: Vec<&str> = table.columns.iter().map(|c| c.0).collect();
+        let marks: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        let stmt = tx
+            .prepare(&format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                table.name,
+                columns.join(", "),
+                marks.join(", ")
+            ))
+            .await
+            .map_err(backend)?;
+        for row in &rows {
+            // Each value as its column's type, NULL as a NULL of that type.
+            let values: Vec<Box<dyn ToSql + Sync + Send>> = table
+                .columns
+                .iter()
+                .zip(row)
+                .map(|((_, kind), cell)| -> Box<dyn ToSql + Sync + Send> {
+                    match (kind, cell) {
+                        (_, Cell::Int(i)) => Box::new(Some(*i)),
+                        (_, Cell::Text(t)) => Box::new(Some(t.clone())),
+                        (ColumnKind::Int, Cell::Null) => Box::new(None::<i64>),
+                        (ColumnKind::Text, Cell::Null) => Box::new(None::<String>),
+                    }
+                })
+                .collect();
+            let params: Vec<&(dyn ToSql + Sync)> = values
+                .iter()
+                .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            tx.execute(&stmt, &params)
+                .await
+                .map_err(|e| import_error(e, table.name, Some("request")))?;
+        }
+        if let Some(serial) = table.serial {
+            // Explicit keys leave the sequence behind: move it past them, so new rows do not collide.
+            tx.execute(
+                &format!(
+                    "SELECT setval(pg_get_serial_sequence('{0}', '{serial}'), GREATEST((SELECT MAX({serial}) FROM {0}), 1))",
+                    table.name
+                ),
+                &[],
+            )
+            .await
+            .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
     }

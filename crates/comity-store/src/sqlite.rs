@@ -15,9 +15,9 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 use crate::{
-    Accepted, CaseRecord, EventRecord, Import, InboxRecord, MessageEffect, OutboxRecord,
-    RequestFilter, RequestLink, RequestOrder, RequestRecord, SecurityEvent, Store, StoreError,
-    Transition,
+    Accepted, CaseRecord, Cell, CopiedTable, EventRecord, Import, InboxRecord, MessageEffect,
+    OutboxRecord, RequestFilter, RequestLink, RequestOrder, RequestRecord, SecurityEvent, Store,
+    StoreError, Transition,
 };
 
 /// The most jobs committed together.
@@ -35,6 +35,8 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_federation.sql")),
     (4, include_str!("../migrations/sqlite/0004_users.sql")),
     (5, include_str!("../migrations/sqlite/0005_leases.sql")),
+    (7, include_str!("../migrations/sqlite/0007_claims.sql")),
+    (8, include_str!("../migrations/sqlite/0008_log_pending.sql")),
 ];
 
 type Completion = Box<dyn FnOnce(Option<&StoreError>) + Send>;
@@ -924,7 +926,8 @@ impl Store for SqliteStore {
         let receipt = receipt.to_owned();
         self.write(move |conn| {
             conn.execute(
-                "UPDATE outbox SET delivered_ms = ?2, receipt = ?3, attempts = attempts + 1 WHERE seq = ?1",
+                "UPDATE outbox SET delivered_ms = ?2, receipt = ?3, attempts = attempts + 1
+                 WHERE seq = ?1 AND delivered_ms IS NULL AND failed IS NULL",
                 params![i64::try_from(seq).unwrap_or(i64::MAX), to_ms(at), receipt],
             )
             .map(|_| ())
@@ -942,7 +945,8 @@ impl Store for SqliteStore {
         let error = error.to_owned();
         self.write(move |conn| {
             conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3 WHERE seq = ?1",
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_ms = ?3
+                 WHERE seq = ?1 AND delivered_ms IS NULL AND failed IS NULL",
                 params![i64::try_from(seq).unwrap_or(i64::MAX), error, to_ms(next)],
             )
             .map(|_| ())
@@ -955,7 +959,8 @@ impl Store for SqliteStore {
         let (reason, receipt) = (reason.to_owned(), receipt.to_owned());
         self.write(move |conn| {
             conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, failed = ?2, receipt = ?3 WHERE seq = ?1",
+                "UPDATE outbox SET attempts = attempts + 1, failed = ?2, receipt = ?3
+                 WHERE seq = ?1 AND delivered_ms IS NULL AND failed IS NULL",
                 params![i64::try_from(seq).unwrap_or(i64::MAX), reason, receipt],
             )
             .map(|_| ())
@@ -1234,6 +1239,90 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn export_rows(
+        &self,
+        table: &'static CopiedTable,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<Vec<Cell>>, StoreError> {
+        self.read(move |conn| {
+            let columns: Vec<&str> = table.columns.iter().map(|c| c.0).collect();
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {} FROM {} ORDER BY {} LIMIT ?1 OFFSET ?2",
+                    columns.join(", "),
+                    table.name,
+                    table.order
+                ))
+                .map_err(backend)?;
+            let mut rows = stmt
+                .query(params![limit, i64::try_from(offset).unwrap_or(i64::MAX)])
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(backend)? {
+                let mut cells = Vec::with_capacity(columns.len());
+                for i in 0..columns.len() {
+                    cells.push(cell_of(row.get(i).map_err(backend)?)?);
+                }
+                out.push(cells);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn import_rows(
+        &self,
+        table: &'static CopiedTable,
+        rows: Vec<Vec<Cell>>,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let columns: Vec<&str> = table.columns.iter().map(|c| c.0).collect();
+            let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    table.name,
+                    columns.join(", "),
+                    marks.join(", ")
+                ))
+                .map_err(backend)?;
+            for row in &rows {
+                let values: Vec<rusqlite::types::Value> = row.iter().map(sql_value).collect();
+                let key = match row.first() {
+                    Some(Cell::Text(t)) => t.clone(),
+                    Some(Cell::Int(i)) => i.to_string(),
+                    _ => String::new(),
+                };
+                stmt.execute(rusqlite::params_from_iter(values.iter()))
+                    .map_err(|e| imported(e, table.name, &key, None))?;
+            }
+            // AUTOINCREMENT keys continue after the largest inserted one by themselves.
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn cell_of(v: rusqlite::types::Value) -> Result<Cell, StoreError> {
+    match v {
+        rusqlite::types::Value::Null => Ok(Cell::Null),
+        rusqlite::types::Value::Integer(i) => Ok(Cell::Int(i)),
+        rusqlite::types::Value::Text(t) => Ok(Cell::Text(t)),
+        other => Err(StoreError::Corrupt(format!(
+            "unexpected value of type {:?} in a copied table",
+            other.data_type()
+        ))),
+    }
+}
+
+fn sql_value(c: &Cell) -> rusqlite::types::Value {
+    match c {
+        Cell::Null => rusqlite::types::Value::Null,
+        Cell::Int(i) => rusqlite::types::Value::Integer(*i),
+        Cell::Text(t) => rusqlite::types::Value::Text(t.clone()),
     }
 }
 

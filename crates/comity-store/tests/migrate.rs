@@ -1,4 +1,5 @@
-//! Moving a node between stores: SQLite to PostgreSQL and back, every record identical, and no second run.
+//! Moving a node between stores: SQLite to PostgreSQL and back, every record identical (accounts and cross-border
+//! records too), the moved node's threads carry on, and no second run.
 #![allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 
 mod common;
@@ -6,7 +7,9 @@ mod common;
 use comity_store::migrate::{Copied, MigrateError, copy_all, is_empty};
 use comity_store::sqlite::SqliteStore;
 use comity_store::{
-    CaseRecord, EventRecord, Import, RequestFilter, RequestOrder, RequestRecord, Store, Transition,
+    Accepted, COPIED_TABLES, CaseRecord, EventRecord, Import, InboxRecord, MessageEffect,
+    OutboxRecord, RequestFilter, RequestLink, RequestOrder, RequestRecord, SecurityEvent, Store,
+    Transition, UserRecord,
 };
 use common::TestSchema;
 use time::macros::datetime;
@@ -89,17 +92,96 @@ async fn populate(store: &dyn Store) -> Copied {
         })
         .await
         .unwrap();
-    // And some made the ordinary way, with a replaced document.
+    // And some made the ordinary way, with a replaced document; three of them sent abroad.
     for i in 1500..1520usize {
         let id = format!("req-{i:05}");
+        let abroad = i < 1503;
         store
             .transition(Transition {
                 event: event(&id, 1, "draft", "sent", T0 + Duration::days(1)),
                 expected_version: 0,
                 next_due: Some(T0 + Duration::days(60)),
                 document: Some(format!("{{\"n\":{i},\"sent\":true}}")),
-                outbox: None,
-                link: None,
+                outbox: abroad.then(|| OutboxRecord {
+                    seq: 0,
+                    message_id: format!("msg-{i}"),
+                    recipient: "de-247".into(),
+                    thread: id.clone(),
+                    envelope: format!("{{\"payload\":\"{i}\"}}"),
+                    prev_hash: String::new(),
+                    envelope_hash: format!("hash-{i}"),
+                    created_at: T0,
+                    attempts: 0,
+                    next_attempt_at: T0,
+                    receipt: None,
+                    failed: None,
+                }),
+                link: abroad.then(|| RequestLink {
+                    request_id: id.clone(),
+                    direction: "outgoing".into(),
+                    counterpart: "de-247".into(),
+                    thread: id.clone(),
+                    upstream: None,
+                }),
+            })
+            .await
+            .unwrap();
+    }
+    let sent = store.outbox_of_thread("req-01500").await.unwrap();
+    store
+        .outbox_delivered(sent[0].seq, "signed receipt", T0 + Duration::days(1))
+        .await
+        .unwrap();
+    let refused = store.outbox_of_thread("req-01501").await.unwrap();
+    store
+        .outbox_failed(refused[0].seq, "refused: bad-grounds", "signed refusal")
+        .await
+        .unwrap();
+    for (n, prev) in [(1, ""), (2, "in-hash-1")] {
+        store
+            .accept_message(
+                InboxRecord {
+                    message_id: format!("in-{n}"),
+                    sender: "de-247".into(),
+                    thread: "thread-in".into(),
+                    envelope_sha256: format!("in-hash-{n}"),
+                    prev_hash: prev.into(),
+                    receipt: format!("our receipt {n}"),
+                    received_at: T0,
+                },
+                MessageEffect::None,
+            )
+            .await
+            .unwrap();
+    }
+    for code in ["bad-signature", "replay"] {
+        store
+            .security_event(SecurityEvent {
+                at: T0,
+                code: code.into(),
+                sender: Some("xx-247".into()),
+                message_id: None,
+                detail: "refused at the door".into(),
+            })
+            .await
+            .unwrap();
+    }
+    for name in ["alice", "bob"] {
+        store
+            .create_user(UserRecord {
+                id: format!("user-{name}"),
+                username: name.into(),
+                display_name: name.to_uppercase(),
+                role: "caseworker".into(),
+                authority: "fr-247".into(),
+                language: "fr".into(),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+                totp_secret: "JBSWY3DPEHPK3PXP".into(),
+                disabled: name == "bob",
+                failed_logins: 1,
+                locked_until: (name == "bob").then_some(T0),
+                last_totp_step: 7,
+                created_at: T0,
             })
             .await
             .unwrap();
@@ -110,6 +192,8 @@ async fn populate(store: &dyn Store) -> Copied {
         cases: 5,
         requests: 4500,
         events: 3020,
+        // 2 users, 3 links, 4 threads, 3 outbox messages, 2 inbox messages, 2 security events.
+        other: 16,
     }
 }
 
@@ -217,6 +301,103 @@ async fn assert_same(a: &dyn Store, b: &dyn Store) {
         );
     }
     assert_eq!(a.cases(10).await.unwrap(), b.cases(10).await.unwrap());
+    // The other tables, row for row.
+    for table in COPIED_TABLES {
+        assert_eq!(
+            a.export_rows(table, 0, 10_000).await.unwrap(),
+            b.export_rows(table, 0, 10_000).await.unwrap(),
+            "{} differs",
+            table.name
+        );
+    }
+    assert_eq!(a.users().await.unwrap(), b.users().await.unwrap());
+    assert_eq!(
+        a.security_events(10).await.unwrap(),
+        b.security_events(10).await.unwrap()
+    );
+}
+
+/// The moved node's cross-border records work on: a thread goes on from its copied head, new messages and security
+/// events get keys after the copied ones, and a replayed message is still known.
+async fn federation_carries_on(store: &dyn Store) {
+    assert_eq!(
+        store.link("req-01502").await.unwrap().unwrap().thread,
+        "req-01502"
+    );
+    assert_eq!(
+        store.thread_head("req-01502", "de-247").await.unwrap(),
+        "hash-1502"
+    );
+    let before = store.outbox_of_thread("req-01502").await.unwrap()[0].seq;
+    let next = Transition {
+        event: event("req-01502", 2, "sent", "withdrawn", T0 + Duration::days(2)),
+        expected_version: 1,
+        next_due: None,
+        document: None,
+        outbox: Some(OutboxRecord {
+            seq: 0,
+            message_id: "msg-next".into(),
+            recipient: "de-247".into(),
+            thread: "req-01502".into(),
+            envelope: "{}".into(),
+            prev_hash: "hash-1502".into(),
+            envelope_hash: "hash-next".into(),
+            created_at: T0,
+            attempts: 0,
+            next_attempt_at: T0,
+            receipt: None,
+            failed: None,
+        }),
+        link: None,
+    };
+    store.transition(next).await.unwrap();
+    let thread = store.outbox_of_thread("req-01502").await.unwrap();
+    assert_eq!(thread.len(), 2);
+    assert!(thread[1].seq > before);
+    let due: Vec<String> = store
+        .due_outbox(T0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.message_id)
+        .collect();
+    assert_eq!(due, ["msg-1502"], "the delivered and refused stay done");
+    let replay = store
+        .accept_message(
+            InboxRecord {
+                message_id: "in-2".into(),
+                sender: "de-247".into(),
+                thread: "thread-in".into(),
+                envelope_sha256: "in-hash-2".into(),
+                prev_hash: "in-hash-1".into(),
+                receipt: "another".into(),
+                received_at: T0,
+            },
+            MessageEffect::None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&replay, Accepted::Duplicate(seen) if seen.receipt == "our receipt 2"),
+        "{replay:?}"
+    );
+    store
+        .security_event(SecurityEvent {
+            at: T0,
+            code: "after-the-move".into(),
+            sender: None,
+            message_id: None,
+            detail: "new".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.security_events(1).await.unwrap()[0].code,
+        "after-the-move"
+    );
+    let bob = store.user_by_name("bob").await.unwrap().unwrap();
+    assert!(bob.disabled);
+    assert_eq!(bob.locked_until, Some(T0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -288,5 +469,7 @@ async fn sqlite_to_postgres_and_back_keeps_every_record() {
     let back = SqliteStore::open(&dir.path().join("back.db")).unwrap();
     assert_eq!(copy_all(&postgres, &back).await.unwrap(), expected);
     assert_same(&sqlite, &back).await;
+    federation_carries_on(&postgres).await;
+    federation_carries_on(&back).await;
     postgres.close();
 }

@@ -1,5 +1,6 @@
-//! `comity migrate` end to end against the real PostgreSQL: a node moves from its SQLite file with ids and events
-//! intact, a second run is refused in one line, and the node then runs on PostgreSQL from its config.
+//! `comity migrate` end to end against the real PostgreSQL: a node moves from its SQLite file with ids, events and
+//! accounts intact, a second run is refused in one line, and the node then runs on PostgreSQL from its config, its
+//! log carrying on where it was.
 #![allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 
 use std::path::{Path, PathBuf};
@@ -170,10 +171,18 @@ fn migrate_moves_a_node_to_postgresql_once_and_the_node_runs_there() {
     ])))
     .unwrap();
 
+    ok(&comity_with_input(
+        &["user", "add", "--dir", d, "amira", "--role", "caseworker"],
+        "a long enough password\n",
+    ));
+    // The SQLite node logged its event.
+    assert_eq!(log_size(&dir), 1);
+
     let schema = Schema::new(&url);
     let out = ok(&comity(&["migrate", "--dir", d, "--to", &schema.url]));
     assert!(
-        out.contains("copied 1 case(s), 1 request(s), 1 event(s) and 1 setting(s)"),
+        out.contains("copied 1 case(s), 1 request(s), 1 event(s), 1 other record(s)")
+            && out.contains("and 1 setting(s)"),
         "{out}"
     );
     let line = out
@@ -214,6 +223,72 @@ fn migrate_moves_a_node_to_postgresql_once_and_the_node_runs_there() {
     assert_eq!(schema.count("SELECT count(*) FROM SCHEMA.events"), 2);
     let version = version_in_sqlite(&dir.join("node.db"));
     assert_eq!(version, 1, "the SQLite file is left as it was");
+    assert_eq!(schema.count("SELECT count(*) FROM SCHEMA.users"), 1);
+    assert_eq!(
+        ok(&comity(&["user", "list", "--dir", d])),
+        "amira\tcaseworker\tfr-247\ten\tenabled\n"
+    );
+
+    // The log carries on from the new store: a serving process appends the new event, and only that one.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut serving = Command::new(env!("CARGO_BIN_EXE_comity"))
+        .args([
+            "serve",
+            "--dir",
+            d,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--insecure-http",
+        ])
+        .env_remove("COMITY_DATABASE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while log_size(&dir) < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = serving.kill();
+    let _ = serving.wait();
+    assert_eq!(log_size(&dir), 2);
+    let index = std::fs::read_to_string(dir.join("log/events.idx")).unwrap();
+    assert_eq!(index, format!("0 {id} 1\n1 {id} 2\n"));
+}
+
+/// The size of the node's published log.
+fn log_size(dir: &Path) -> u64 {
+    std::fs::read_to_string(dir.join("log/checkpoint"))
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn comity_with_input(args: &[&str], input: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_comity"))
+        .args(args)
+        .env("USER", "tester")
+        .env_remove("COMITY_DATABASE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }
 
 fn version_in_sqlite(path: &Path) -> i64 {

@@ -11,10 +11,12 @@
 //! `<index> <request id> <seq>`).
 //!
 //! The store holds the truth and the log follows it: a transition is committed to the store first, then its leaf is
-//! appended; whatever a crash leaves out is appended by [`crate::service::NodeService::catch_up_log`].
+//! appended; whatever a crash leaves out is appended by [`crate::service::NodeService::catch_up_log`]. When several
+//! processes serve one node from PostgreSQL, one of them sequences the log at a time ([`sequencer`]).
 
 pub mod leaf;
 pub mod proof;
+pub mod sequencer;
 pub mod witness;
 
 use std::collections::HashMap;
@@ -96,7 +98,7 @@ pub enum EventLogError {
     BadCheckpoint(String),
     /// The event has no leaf (yet).
     #[error(
-        "event `{request_id}:{seq}` is not in the log yet; run `comity serve` (or any command on the node) so the log catches up"
+        "event `{request_id}:{seq}` is not in the log yet; run `comity serve` (or, on SQLite, any command on the node) so the log catches up"
     )]
     NotLogged {
         /// Request.

@@ -604,12 +604,36 @@ impl NodeService {
         })
     }
 
-    /// Delivers every message due now; returns when the next attempt is due.
+    /// Delivers messages due now; returns when the next attempt is due.
+    ///
+    /// The messages are claimed first ([`comity_store::Store::claim_outbox`]), so that of several processes serving
+    /// this node each message goes to one. A claim lasts [`super::CLAIM_TTL`], longer than one delivery may take
+    /// (the messages of a claim go out at once, each bounded by the client's timeout); if this process dies holding
+    /// it, another claims the message once it runs out and sends it again, and the receiver answers that duplicate
+    /// with the receipt it stored the first time.
     pub async fn deliver_due(&self) -> Result<Option<OffsetDateTime>, ServiceError> {
         let now = self.clock.now();
-        let due = self.store.due_outbox(now, 64).await?;
+        let ttl_ms = u64::try_from(super::CLAIM_TTL.whole_milliseconds()).unwrap_or(u64::MAX);
+        let due = self
+            .store
+            .claim_outbox(now, self.federation.deliverer(), ttl_ms, super::CLAIM_BATCH)
+            .await?;
+        // Claimed messages are heads of distinct threads: sending them at once keeps each thread in order.
+        let mut sends = tokio::task::JoinSet::new();
         for m in due {
-            self.deliver(m, now).await?;
+            let service = self.clone();
+            sends.spawn(async move { service.deliver(m, now).await });
+        }
+        let mut failed = None;
+        while let Some(sent) = sends.join_next().await {
+            match sent {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => failed = Some(e),
+                Err(e) => failed = Some(internal(e)),
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
         }
         Ok(self.store.next_outbox_attempt().await?)
     }

@@ -4,7 +4,8 @@
 //!   into the outbox **in the same transaction** as the event; later steps on a linked request write a `status`
 //!   message the same way. Nothing is sent that is not recorded, and nothing recorded is lost.
 //! - [`Federation::deliver_due`] delivers the head of each thread, in order, with exponential backoff and jitter, and
-//!   checks the receiver's signed receipt before it marks a message delivered.
+//!   checks the receiver's signed receipt before it marks a message delivered. Several processes serving one node
+//!   claim messages before sending ([`CLAIM_TTL`]), so each is sent by one; a claim left by a dead process runs out.
 //! - [`Federation::receive`] checks a message against the directory (sender known, key valid, signature, recipient,
 //!   clock skew, thread chain, id reuse) and stores it with its effect and its receipt in one transaction before it
 //!   answers; a duplicate gets the stored receipt again, so the effect happens exactly once. A refusal is answered
@@ -31,6 +32,11 @@ pub const ALLOWED_SKEW: time::Duration = time::Duration::minutes(5);
 pub const MAX_BACKOFF: time::Duration = time::Duration::seconds(60);
 /// The first wait after a failed attempt.
 pub const FIRST_BACKOFF: time::Duration = time::Duration::milliseconds(200);
+/// How long a delivering process keeps the messages it claimed: well beyond one attempt (bounded by the client's
+/// 10 s timeout), so a live process always marks its messages first.
+pub const CLAIM_TTL: time::Duration = time::Duration::seconds(30);
+/// Most messages claimed (and sent at once) per delivery round.
+pub const CLAIM_BATCH: u32 = 16;
 
 /// The federation side of a node.
 pub struct Federation {
@@ -41,6 +47,7 @@ pub struct Federation {
     loopback: reqwest::Client,
     pinned: Mutex<HashMap<String, reqwest::Client>>,
     wake: tokio::sync::Notify,
+    deliverer: String,
 }
 
 impl std::fmt::Debug for Federation {
@@ -65,6 +72,11 @@ impl Federation {
             loopback,
             pinned: Mutex::new(HashMap::new()),
             wake: tokio::sync::Notify::new(),
+            deliverer: format!(
+                "deliver-{}-{}",
+                std::process::id(),
+                uuid::Uuid::now_v7().simple()
+            ),
         };
         federation.load_saved_directory();
         federation
@@ -90,6 +102,11 @@ impl Federation {
                 tracing::error!(error = %e, "the saved directory does not verify; running without one")
             }
         }
+    }
+
+    /// Who this process is when it claims outbox messages (unique per process).
+    pub fn deliverer(&self) -> &str {
+        &self.deliverer
     }
 
     /// The node's signing key.

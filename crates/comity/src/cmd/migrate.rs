@@ -62,10 +62,12 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     println!(
-        "copied {} case(s), {} request(s), {} event(s) and {} setting(s) from {} to {}",
+        "copied {} case(s), {} request(s), {} event(s), {} other record(s) (accounts, cross-border links, threads \
+         and messages) and {} setting(s) from {} to {}",
         copied.cases,
         copied.requests,
         copied.events,
+        copied.other,
         copied.meta,
         from.describe(),
         to.describe()
