@@ -199,6 +199,7 @@ fn entry(dir: &std::path::Path, endpoint: &str) -> DirectoryEntry {
         valid_from: comity_node::wire::rfc3339(now - time::Duration::days(1)),
         valid_until: comity_node::wire::rfc3339(now + time::Duration::days(30)),
         revoked: None,
+        log_key: None,
     }
 }
 

@@ -479,6 +479,28 @@ fn log_reader(s: &AppState) -> Result<&crate::eventlog::LogReader, Problem> {
         .ok_or_else(|| Problem::not_found("this node publishes no event log"))
 }
 
+/// Which message.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MessageProofParams {
+    /// SHA-256 of the signed envelope, hex: only the two parties to a message know it.
+    pub sha256: String,
+}
+
+#[utoipa::path(get, path = "/log/messages/{message_id}", tag = "log",
+    params(("message_id" = String, Path, description = "A message this node received"), MessageProofParams),
+    responses((status = 200, description = "A comity-message-proof/v1: this node's log holds a leaf carrying the \
+        message's digest"), (status = 404, body = Problem, description = "Unknown, or not yet sequenced")))]
+async fn log_message_proof(
+    State(s): State<AppState>,
+    Path(message_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
+    let params: MessageProofParams = query(raw)?;
+    let proof = s.service.message_proof(&message_id, &params.sha256).await?;
+    Ok(([(header::CACHE_CONTROL, "no-cache")], Json(proof)).into_response())
+}
+
 #[utoipa::path(get, path = "/log/checkpoint", tag = "log",
     responses((status = 200, content_type = "text/plain", description = "The latest checkpoint (C2SP tlog-checkpoint \
         signed note) with the witnesses' cosignatures once collected")))]
@@ -750,7 +772,7 @@ impl utoipa::Modify for BearerAuth {
     paths(healthz, openapi_json, node, mechanisms, mechanism, create_case, cases, case, create_request, requests,
         request, transition, findings, check, federation_message, directory, install_directory, forward,
         security_events, statistics, log_checkpoint, log_tile, witness_add_checkpoint, validate, record_consent,
-        record_onward_use, record_notice, reminders),
+        record_onward_use, record_notice, reminders, log_message_proof),
     components(schemas(Problem, crate::statistics::StatisticsView, crate::statistics::Counts)),
     modifiers(&BearerAuth)
 )]
@@ -782,6 +804,7 @@ pub fn router(state: AppState) -> Router {
     let log = Router::new()
         .route("/checkpoint", get(log_checkpoint))
         .route("/tile/{*path}", get(log_tile))
+        .route("/messages/{message_id}", get(log_message_proof))
         .route("/witness/add-checkpoint", post(witness_add_checkpoint));
     Router::new()
         .route("/healthz", get(healthz))

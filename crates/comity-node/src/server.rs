@@ -495,7 +495,15 @@ pub async fn shutdown_signal() {
 
 /// Delivers the outbox until aborted: whenever a message is queued, and when the next retry falls due.
 async fn deliver_forever(service: NodeService) {
+    let mut last_proofs = std::time::Instant::now();
     loop {
+        // The receivers' log proofs of delivered messages, fetched once their logs have sequenced them.
+        if last_proofs.elapsed() >= std::time::Duration::from_secs(1) {
+            last_proofs = std::time::Instant::now();
+            if let Err(e) = service.collect_receiver_proofs().await {
+                tracing::warn!(error = %e, "cannot collect receivers' log proofs");
+            }
+        }
         let wait = match service.deliver_due().await {
             Ok(Some(next)) => {
                 let ms = (next - service.now()).whole_milliseconds().clamp(10, 1000);

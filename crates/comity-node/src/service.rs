@@ -488,7 +488,7 @@ impl NodeService {
         let Some(link) = self.store.link(id).await? else {
             return Ok(None);
         };
-        let sent = self
+        let mut sent: Vec<crate::wire::SentMessageView> = self
             .store
             .outbox_of_thread(&link.thread)
             .await?
@@ -508,8 +508,15 @@ impl NodeService {
                 attempts: m.attempts,
                 refusal: m.failed,
                 receipt: m.receipt,
+                receiver_log_proof: None,
             })
             .collect();
+        for m in &mut sent {
+            m.receiver_log_proof = self
+                .receiver_proof(&m.message_id)
+                .await?
+                .and_then(|p| serde_json::to_value(p).ok());
+        }
         Ok(Some(crate::wire::ExchangeView {
             direction: link.direction,
             counterpart: link.counterpart,
@@ -663,7 +670,6 @@ impl NodeService {
         let mut entered = entered_states(&events);
         entered.push((to, now));
         let next_due = next_due(mechanism, &doc, &entered);
-        let detail = detail.to_string();
         let (outbox, link) = self
             .outgoing_message(
                 &record,
@@ -675,6 +681,11 @@ impl NodeService {
                 now,
             )
             .await?;
+        if let Some(o) = &outbox {
+            // Both sides log the digest of the envelope they exchanged, so their logs can be reconciled.
+            detail["message"] = serde_json::Value::String(o.envelope_hash.clone());
+        }
+        let detail = detail.to_string();
         let queued = outbox.is_some();
         let updated = self
             .store
@@ -783,7 +794,7 @@ impl NodeService {
             urgency: doc.urgency,
             day: event.at.to_offset(time::UtcOffset::UTC).date(),
             grounds: event_grounds(event),
-            message: None,
+            message: event_message(event),
         };
         leaf.check().map_err(|e| e.to_string())?;
         Ok(leaf)
@@ -864,6 +875,32 @@ impl NodeService {
                 .map_err(|e| ServiceError::Internal(e.to_string()))?;
         }
         Ok(count)
+    }
+
+    /// Appends the events of one request that the log does not hold yet: those a received message or a receipt just
+    /// wrote. Returns how many were appended.
+    pub(crate) async fn log_unlogged_of(&self, request_id: &str) -> Result<usize, ServiceError> {
+        let Some(log) = &self.log else {
+            return Ok(0);
+        };
+        let events = self.store.events(request_id).await?;
+        let keys: Vec<(String, u64)> = events
+            .iter()
+            .map(|e| (e.request_id.clone(), e.seq))
+            .collect();
+        let logged = log.logged(&keys);
+        let unlogged: Vec<EventRecord> = events
+            .into_iter()
+            .zip(logged)
+            .filter(|(_, l)| !*l)
+            .map(|(e, _)| e)
+            .collect();
+        if unlogged.is_empty() {
+            return Ok(0);
+        }
+        let mut by_request = std::collections::BTreeMap::new();
+        by_request.insert(request_id.to_owned(), unlogged);
+        self.append_unlogged(log, by_request).await
     }
 
     /// Appends the events the store noted for the log ([`comity_store::Store::log_pending`]) and clears their notes,
@@ -1342,6 +1379,21 @@ fn case_view(r: CaseRecord) -> CaseView {
 }
 
 /// The refusal grounds recorded with an event.
+/// The digest of the envelope an event sent or received, if it crossed a node boundary (hex SHA-256 in the event
+/// detail, as the thread chain writes it).
+pub(crate) fn event_message(e: &EventRecord) -> Option<comity_tlog::Hash> {
+    let detail: serde_json::Value = serde_json::from_str(&e.detail).ok()?;
+    let hex = detail["message"].as_str()?;
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(comity_tlog::Hash(bytes))
+}
+
 pub(crate) fn event_grounds(e: &EventRecord) -> Vec<String> {
     serde_json::from_str::<serde_json::Value>(&e.detail)
         .ok()

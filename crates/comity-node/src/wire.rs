@@ -1001,6 +1001,10 @@ pub struct SentMessageView {
     /// The receiver's signed receipt (DSSE JSON), once there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<String>,
+    /// The receiver's proof that its log holds the message (`comity-message-proof/v1`), once fetched and checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub receiver_log_proof: Option<serde_json::Value>,
 }
 
 /// A page of requests.

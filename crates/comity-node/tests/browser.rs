@@ -487,6 +487,7 @@ async fn federation(tmp: &Path) -> Vec<Member> {
                 valid_from: "2026-01-01T00:00:00Z".into(),
                 valid_until: "2099-12-31T00:00:00Z".into(),
                 revoked: None,
+                log_key: None,
             }
         })
         .collect();

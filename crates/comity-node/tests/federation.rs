@@ -126,6 +126,7 @@ impl Federation {
                     valid_from: "2026-01-01T00:00:00Z".into(),
                     valid_until: "2027-12-31T00:00:00Z".into(),
                     revoked: None,
+                    log_key: dir.config.log_public_key.clone(),
                 };
                 edit(&mut e);
                 e
@@ -771,4 +772,113 @@ async fn an_older_node_without_a_certificate_gets_one_on_open_and_a_swapped_one_
     .unwrap();
     let err = config::open(&dir).unwrap_err().to_string();
     assert!(err.contains("does not match"), "{err}");
+}
+
+#[tokio::test]
+async fn each_side_proves_the_other_logged_the_message_and_the_logs_reconcile() {
+    use comity_node::eventlog::leaf::Leaf;
+    use comity_node::eventlog::proof::{self, ProofError};
+    use comity_node::statistics::{self, Mismatch, Period};
+
+    let mut f = Federation::new(&pair()).await;
+    f.start("br-247").await;
+    f.start("fr-247").await;
+    let id = f.draft("fr-247", preservation()).await;
+    f.step("fr-247", &id, "send").await;
+    f.deliver("fr-247").await;
+    let fr = &f.peer("fr-247").service;
+
+    // The receiver's log sequences the entry a moment after its receipt; the sender fetches the proof then.
+    let mut proof = None;
+    for _ in 0..100 {
+        fr.collect_receiver_proofs().await.unwrap();
+        let view = fr.request(&id).await.unwrap();
+        proof = view.exchange.unwrap().sent[0].receiver_log_proof.clone();
+        if proof.is_some() {
+            break;
+        }
+
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let proof = proof.expect("br-247's log proof arrives");
+    let bytes = serde_json::to_vec(&proof).unwrap();
+    let br_dir = config::open(&f.peer("br-247").dir).unwrap();
+    let br_key = br_dir.config.log_public_key.clone().unwrap();
+    let digest = proof["message_sha256"].as_str().unwrap().to_owned();
+    let checked = proof::check_message(&bytes, Some(&br_key), Some(&digest)).unwrap();
+    assert_eq!(checked.leaf.kind.to_string(), "receive");
+    assert_eq!(checked.leaf.sending_state.as_str(), "FR");
+    assert_eq!(checked.leaf.receiving_state.as_str(), "BR");
+
+    // Another message's digest, another log's key, a moved leaf: each is refused.
+    let other = "00".repeat(32);
+    assert_eq!(
+        proof::check_message(&bytes, Some(&br_key), Some(&other)).unwrap_err(),
+        ProofError::OtherMessage
+    );
+    let fr_key = config::open(&f.peer("fr-247").dir)
+        .unwrap()
+        .config
+        .log_public_key
+        .unwrap();
+    assert!(matches!(
+        proof::check_message(&bytes, Some(&fr_key), Some(&digest)),
+        Err(ProofError::Checkpoint(_))
+    ));
+    let mut moved = proof.clone();
+    moved["index"] = json!(proof["index"].as_u64().unwrap() + 1);
+    assert!(matches!(
+        proof::check_message(&serde_json::to_vec(&moved).unwrap(), Some(&br_key), None),
+        Err(ProofError::NotIncluded { .. })
+    ));
+    // The receiver serves the proof only to whoever holds the digest.
+    let message_id = fr.request(&id).await.unwrap().exchange.unwrap().sent[0]
+        .message_id
+        .clone();
+    let br = &f.peer("br-247").service;
+    assert!(br.message_proof(&message_id, &other).await.is_err());
+    assert!(br.message_proof(&message_id, &digest).await.is_ok());
+
+    // Both real logs, reconciled: what fr-247 logged as sent is what br-247 logged as received.
+    let leaves = |p: &Peer| {
+        let reader = p.service.log_reader().unwrap();
+        let (checkpoint, _) = reader.checkpoint().unwrap();
+        reader
+            .leaves(checkpoint.size)
+            .unwrap()
+            .iter()
+            .map(|l| Leaf::parse(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let mut fr_leaves = Vec::new();
+    for _ in 0..100 {
+        fr_leaves = leaves(f.peer("fr-247"));
+        if fr_leaves.iter().any(|l| l.message.is_some()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let br_leaves = leaves(f.peer("br-247"));
+    let year = Period {
+        from: time::macros::date!(2026 - 01 - 01),
+        to: time::macros::date!(2026 - 12 - 31),
+    };
+    let (fr_state, br_state) = (
+        IsoCountry::parse("FR").unwrap(),
+        IsoCountry::parse("BR").unwrap(),
+    );
+    let r = statistics::reconcile(&fr_leaves, fr_state, &br_leaves, br_state, year);
+    assert_eq!(r.matched, 1, "{r:?}");
+    assert!(r.mismatches.is_empty(), "{r:?}");
+    // A receiver that left the message out of its log is caught.
+    let hidden: Vec<Leaf> = br_leaves
+        .iter()
+        .filter(|l| l.message.is_none())
+        .cloned()
+        .collect();
+    let r = statistics::reconcile(&fr_leaves, fr_state, &hidden, br_state, year);
+    assert!(
+        matches!(r.mismatches.as_slice(), [Mismatch::NotReceived(_)]),
+        "{r:?}"
+    );
 }

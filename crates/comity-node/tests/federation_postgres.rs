@@ -83,6 +83,7 @@ fn publish(nodes: &[(&Path, &str, u16)], services: &[&NodeService]) {
                 valid_from: "2026-01-01T00:00:00Z".into(),
                 valid_until: "2027-12-31T00:00:00Z".into(),
                 revoked: None,
+                log_key: None,
             }
         })
         .collect();

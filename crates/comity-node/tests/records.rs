@@ -66,6 +66,7 @@ async fn fixture(id: &str, state: &str, kind: AuthorityKind) -> Fixture {
         valid_from: "2026-01-01T00:00:00Z".into(),
         valid_until: "2027-12-31T00:00:00Z".into(),
         revoked: None,
+        log_key: None,
     };
     let directory = DirectoryDocument {
         version: 1,

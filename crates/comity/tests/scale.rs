@@ -207,6 +207,7 @@ fn publish_directory(nodes: &[(&Path, &str, u16)]) {
                 valid_from: "2026-01-01T00:00:00Z".into(),
                 valid_until: "2036-12-31T00:00:00Z".into(),
                 revoked: None,
+                log_key: None,
             }
         })
         .collect();

@@ -622,6 +622,11 @@ impl LogReader {
         Ok((checkpoint, best))
     }
 
+    /// The log's verifier key.
+    pub fn verifier(&self) -> &Ed25519Verifier {
+        &self.verifier
+    }
+
     /// The leaf index of an event, from `events.idx`.
     pub fn index_of(&self, request_id: &str, seq: u64) -> Result<Option<u64>, EventLogError> {
         let (checkpoint, _) = self.checkpoint()?;

@@ -4,6 +4,10 @@
 //! The file is JSON: the leaf, its index, the inclusion proof, the signed checkpoint (with any cosignatures), the
 //! log key, and the opening of the leaf's commitment (the event's facts and its per-event salt, which opens this
 //! commitment and no other).
+//!
+//! A second, smaller form proves that a node logged a message it exchanged, without opening anything: the receiver
+//! serves it for each message it received, the sender keeps it with its receipt, and anyone holding the message's
+//! digest can check it against the receiver's log key.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -82,6 +86,9 @@ pub enum ProofError {
     /// The opening does not give the leaf's commitment.
     #[error("the event facts do not open the leaf's commitment")]
     Opening,
+    /// The leaf is about another message, or none.
+    #[error("the leaf does not carry the digest of this message")]
+    OtherMessage,
 }
 
 /// What a checked proof shows.
@@ -119,31 +126,13 @@ pub fn check(bytes: &[u8], trusted_key: Option<&str>) -> Result<Checked, ProofEr
     if proof.format != PROOF_FORMAT {
         return Err(ProofError::Malformed(format!("format `{}`", proof.format)));
     }
-    let key_text = trusted_key.unwrap_or(&proof.log_key);
-    let key =
-        Ed25519Verifier::parse(key_text).map_err(|_| ProofError::BadKey(key_text.to_owned()))?;
-    let origin = comity_tlog::note::NoteVerifier::name(&key).to_owned();
-    let (checkpoint, note) = Checkpoint::open(proof.checkpoint.as_bytes(), &origin, &key)
-        .map_err(|_| ProofError::Checkpoint(key_text.to_owned()))?;
-    let leaf =
-        Leaf::parse(proof.leaf.as_bytes()).map_err(|e| ProofError::Malformed(e.to_string()))?;
-    let hashes = proof
-        .inclusion_proof
-        .iter()
-        .map(|h| Hash::from_base64(h))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| ProofError::Malformed("an inclusion proof hash is not base64".into()))?;
-    verify_inclusion(
-        &leaf_hash(proof.leaf.as_bytes()),
+    let checked = included(
+        trusted_key.unwrap_or(&proof.log_key),
+        &proof.leaf,
         proof.index,
-        checkpoint.size,
-        &hashes,
-        &checkpoint.root,
-    )
-    .map_err(|_| ProofError::NotIncluded {
-        index: proof.index,
-        size: checkpoint.size,
-    })?;
+        &proof.inclusion_proof,
+        &proof.checkpoint,
+    )?;
     let o = &proof.opening;
     let salt: [u8; 32] = BASE64
         .decode(&o.event_salt)
@@ -161,9 +150,43 @@ pub fn check(bytes: &[u8], trusted_key: Option<&str>) -> Result<Checked, ProofEr
             at_ms: o.at_ms,
         },
     );
-    if commitment != leaf.commitment || o.action != leaf.kind.to_string() {
+    if commitment != checked.leaf.commitment || o.action != checked.leaf.kind.to_string() {
         return Err(ProofError::Opening);
     }
+    Ok(checked)
+}
+
+/// Checks that `leaf` is at `index` of the tree of a checkpoint signed by `key_text`.
+fn included(
+    key_text: &str,
+    leaf_text: &str,
+    index: u64,
+    inclusion_proof: &[String],
+    checkpoint_text: &str,
+) -> Result<Checked, ProofError> {
+    let key =
+        Ed25519Verifier::parse(key_text).map_err(|_| ProofError::BadKey(key_text.to_owned()))?;
+    let origin = comity_tlog::note::NoteVerifier::name(&key).to_owned();
+    let (checkpoint, note) = Checkpoint::open(checkpoint_text.as_bytes(), &origin, &key)
+        .map_err(|_| ProofError::Checkpoint(key_text.to_owned()))?;
+    let leaf =
+        Leaf::parse(leaf_text.as_bytes()).map_err(|e| ProofError::Malformed(e.to_string()))?;
+    let hashes = inclusion_proof
+        .iter()
+        .map(|h| Hash::from_base64(h))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| ProofError::Malformed("an inclusion proof hash is not base64".into()))?;
+    verify_inclusion(
+        &leaf_hash(leaf_text.as_bytes()),
+        index,
+        checkpoint.size,
+        &hashes,
+        &checkpoint.root,
+    )
+    .map_err(|_| ProofError::NotIncluded {
+        index,
+        size: checkpoint.size,
+    })?;
     Ok(Checked {
         leaf,
         checkpoint,
@@ -174,4 +197,74 @@ pub fn check(bytes: &[u8], trusted_key: Option<&str>) -> Result<Checked, ProofEr
             .filter(|n| *n != origin)
             .collect(),
     })
+}
+
+/// The format name of message proofs.
+pub const MESSAGE_PROOF_FORMAT: &str = "comity-message-proof/v1";
+
+/// A proof that a node logged a message it exchanged: the leaf carries the message's digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageProof {
+    /// Always [`MESSAGE_PROOF_FORMAT`].
+    pub format: String,
+    /// The logging node's log verifier key.
+    pub log_key: String,
+    /// SHA-256 of the signed envelope, hex.
+    pub message_sha256: String,
+    /// The leaf, as logged.
+    pub leaf: String,
+    /// Its index.
+    pub index: u64,
+    /// Inclusion proof hashes, base64.
+    pub inclusion_proof: Vec<String>,
+    /// The signed checkpoint the proof leads to.
+    pub checkpoint: String,
+}
+
+/// Builds a message proof.
+pub fn build_message(
+    log_key: &Ed25519Verifier,
+    inclusion: &super::Inclusion,
+    message_sha256: &str,
+) -> MessageProof {
+    MessageProof {
+        format: MESSAGE_PROOF_FORMAT.to_owned(),
+        log_key: log_key.to_string(),
+        message_sha256: message_sha256.to_owned(),
+        leaf: String::from_utf8_lossy(&inclusion.leaf).into_owned(),
+        index: inclusion.index,
+        inclusion_proof: inclusion.proof.iter().map(Hash::to_base64).collect(),
+        checkpoint: String::from_utf8_lossy(&inclusion.checkpoint).into_owned(),
+    }
+}
+
+/// Checks a message proof: the leaf is in the log of `trusted_key` (else the key in the file) and carries the
+/// digest of the message (`expected_sha256`, hex, when the checker holds the envelope; else the file's).
+pub fn check_message(
+    bytes: &[u8],
+    trusted_key: Option<&str>,
+    expected_sha256: Option<&str>,
+) -> Result<Checked, ProofError> {
+    let proof: MessageProof =
+        serde_json::from_slice(bytes).map_err(|e| ProofError::Malformed(e.to_string()))?;
+    if proof.format != MESSAGE_PROOF_FORMAT {
+        return Err(ProofError::Malformed(format!("format `{}`", proof.format)));
+    }
+    let checked = included(
+        trusted_key.unwrap_or(&proof.log_key),
+        &proof.leaf,
+        proof.index,
+        &proof.inclusion_proof,
+        &proof.checkpoint,
+    )?;
+    let digest = expected_sha256.unwrap_or(&proof.message_sha256);
+    let logged: Option<String> = checked
+        .leaf
+        .message
+        .map(|h| h.0.iter().map(|b| format!("{b:02x}")).collect());
+    if logged.as_deref() != Some(digest) {
+        return Err(ProofError::OtherMessage);
+    }
+    Ok(checked)
 }

@@ -56,6 +56,10 @@ pub struct DirectoryEntry {
     /// Set when the authority's key was revoked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<Revocation>,
+    /// The verifier key of the authority's transparency log (signed-note form), so that others can check the proofs
+    /// it serves that it logged their messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_key: Option<String>,
 }
 
 /// A revocation.
@@ -313,6 +317,7 @@ mod tests {
             valid_from: "2026-01-01T00:00:00Z".into(),
             valid_until: "2027-01-01T00:00:00Z".into(),
             revoked: None,
+            log_key: None,
         }
     }
 

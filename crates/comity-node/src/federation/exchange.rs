@@ -328,7 +328,7 @@ impl NodeService {
             ));
         }
         let effect = self
-            .effect_of(&msg, now)
+            .effect_of(&msg, hash, now)
             .await
             .map_err(|(r, d)| refuse(r, d))?;
         let receipt = ReceiptPayload {
@@ -354,6 +354,12 @@ impl NodeService {
         match self.store.accept_message(inbox, effect).await {
             Ok(Accepted::New) => {
                 tracing::info!(kind = %msg.kind, sender = %msg.sender, thread = %msg.thread, "message accepted");
+                // Stored and acknowledged whatever happens here; a failed append is made good by the next catch-up.
+                if let Ok(Some(link)) = self.store.link_by_thread(&msg.thread, &msg.sender).await
+                    && let Err(e) = self.log_unlogged_of(&link.request_id).await
+                {
+                    tracing::warn!(request = %link.request_id, error = %e, "received events not yet logged");
+                }
                 Ok(Answer {
                     accepted: true,
                     receipt: receipt.into_bytes(),
@@ -381,6 +387,7 @@ impl NodeService {
     async fn effect_of(
         &self,
         msg: &MessagePayload,
+        hash: &str,
         now: OffsetDateTime,
     ) -> Result<MessageEffect, (Refusal, String)> {
         match msg.kind.as_str() {
@@ -489,6 +496,10 @@ impl NodeService {
                         .ok_or((Refusal::InvalidStep, format!("`{action}` from `{state}`")))?;
                     events.push(event(i as u64 + 1, action, state, to, actor, at));
                     state = to;
+                }
+                if let Some(received) = events.last_mut() {
+                    // The receiver logs the digest of the envelope, as the sender does: the two logs reconcile.
+                    received.detail = serde_json::json!({ "message": hash }).to_string();
                 }
                 let entered = crate::service::entered_states(&events);
                 let next_due = crate::service::next_due(mechanism, &doc, &entered);
@@ -689,6 +700,9 @@ impl NodeService {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 self.store.outbox_delivered(m.seq, &text, now).await?;
                 tracing::info!(message = %m.message_id, recipient = %m.recipient, "delivered");
+                if let Err(e) = self.want_receiver_proof(&m).await {
+                    tracing::warn!(message = %m.message_id, error = %e, "cannot note the receiver's log proof as wanted");
+                }
                 self.after_delivery(&m, &r).await;
             }
             Some(r) if !r.accepted && r.envelope_sha256 == expected_hash => {
@@ -772,6 +786,8 @@ impl NodeService {
             Ok(change) => {
                 if let Err(e) = self.store.transition(change).await {
                     tracing::warn!(error = %e, request = %link.request_id, "cannot record the receipt as received");
+                } else if let Err(e) = self.log_unlogged_of(&link.request_id).await {
+                    tracing::warn!(error = %e, request = %link.request_id, "receipt event not yet logged");
                 }
             }
             Err(e) => {

@@ -14,6 +14,7 @@
 pub mod directory;
 pub mod exchange;
 pub mod message;
+pub mod proofs;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -279,6 +279,7 @@ async fn federation(root: &Path, operator: &NodeSigningKey) -> anyhow::Result<Ve
             valid_from: comity_node::wire::rfc3339(now - time::Duration::days(1)),
             valid_until: comity_node::wire::rfc3339(now + time::Duration::days(365)),
             revoked: None,
+            log_key: node_dir.config.log_public_key.clone(),
         });
         opened.push((spec, node, listener, endpoint));
     }

@@ -180,6 +180,7 @@ pub async fn run(command: DirectoryCommand) -> anyhow::Result<ExitCode> {
                 valid_from: comity_node::wire::rfc3339(t),
                 valid_until: comity_node::wire::rfc3339(t + time::Duration::days(valid_days)),
                 revoked: None,
+                log_key: node_dir.config.log_public_key.clone(),
             };
             doc.authorities.retain(|e| e.id != entry.id);
             doc.authorities.push(entry);

@@ -50,14 +50,152 @@ pub enum LogCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Check an offline proof.
+    /// Check an offline proof: of an event (`comity log prove`), or that a node logged a message it received (kept
+    /// with the receipt, in the request's exchange view).
     CheckProof {
         /// The proof file.
         file: PathBuf,
         /// The log key to trust (default: the one in the file, which proves only self-consistency).
         #[arg(long)]
         log_key: Option<String>,
+        /// For a message proof: the SHA-256 (hex) of the envelope you hold (default: the one in the file).
+        #[arg(long)]
+        message_sha256: Option<String>,
     },
+    /// Reconcile two nodes' published logs: what A logged as sent to B against what B logged as received from A.
+    /// Exits non-zero when they disagree.
+    Reconcile {
+        /// Node A's base URL.
+        #[arg(long)]
+        a_url: String,
+        /// Node A's log key (`log_public_key` in its config.toml or directory entry).
+        #[arg(long)]
+        a_log_key: String,
+        /// Node A's certificate fingerprint, for an `https://` URL.
+        #[arg(long)]
+        a_tls_cert_sha256: Option<String>,
+        /// Node A's State (ISO 3166 code).
+        #[arg(long)]
+        a_state: String,
+        /// Node B's base URL.
+        #[arg(long)]
+        b_url: String,
+        /// Node B's log key.
+        #[arg(long)]
+        b_log_key: String,
+        /// Node B's certificate fingerprint, for an `https://` URL.
+        #[arg(long)]
+        b_tls_cert_sha256: Option<String>,
+        /// Node B's State (ISO 3166 code).
+        #[arg(long)]
+        b_state: String,
+        /// First day (YYYY-MM-DD), default 1 January of this year.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day (YYYY-MM-DD), default today.
+        #[arg(long)]
+        to: Option<String>,
+    },
+}
+
+fn client_for(url: &str, fingerprint: Option<&str>) -> anyhow::Result<reqwest::Client> {
+    Ok(
+        match comity_node::tls::route(url, fingerprint)
+            .map_err(|e| anyhow!("{e}; pass the certificate fingerprint for an https:// URL"))?
+        {
+            comity_node::tls::Route::Pinned(fp) => comity_node::tls::pinned_client(&[&fp])?,
+            comity_node::tls::Route::Loopback => comity_node::tls::loopback_client()?,
+        },
+    )
+}
+
+fn parse_day(text: &str, flag: &str) -> anyhow::Result<time::Date> {
+    time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| anyhow!("{flag} `{text}` is not a day; write it YYYY-MM-DD"))
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one argument per command-line flag"
+)]
+async fn reconcile(
+    (a_url, a_key, a_fp, a_state): (&str, &str, Option<&str>, &str),
+    (b_url, b_key, b_fp, b_state): (&str, &str, Option<&str>, &str),
+    from: Option<&str>,
+    to: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let today = time::OffsetDateTime::now_utc().date();
+    let period = comity_node::statistics::Period {
+        from: match from {
+            Some(d) => parse_day(d, "--from")?,
+            None => time::Date::from_calendar_date(today.year(), time::Month::January, 1)?,
+        },
+        to: match to {
+            Some(d) => parse_day(d, "--to")?,
+            None => today,
+        },
+    };
+    let state = |code: &str, flag: &str| {
+        comity_core::IsoCountry::parse(code)
+            .map_err(|e| anyhow!("{flag} `{code}`: {e}; give an ISO 3166 code such as FR"))
+    };
+    let (a_state, b_state) = (state(a_state, "--a-state")?, state(b_state, "--b-state")?);
+    let mut logs = Vec::new();
+    for (url, key, fp, flag) in [
+        (a_url, a_key, a_fp, "--a-log-key"),
+        (b_url, b_key, b_fp, "--b-log-key"),
+    ] {
+        let key = Ed25519Verifier::parse(key).map_err(|e| {
+            anyhow!(
+                "{flag} `{key}` is not a verifier key ({e}); copy it from the node's config.toml"
+            )
+        })?;
+        let client = client_for(url, fp)?;
+        logs.push(
+            fetch_log(&client, url.trim_end_matches('/'), &key)
+                .await
+                .with_context(|| format!("the log at `{url}` does not verify"))?,
+        );
+    }
+    let r = comity_node::statistics::reconcile(
+        &logs[0].leaves,
+        a_state,
+        &logs[1].leaves,
+        b_state,
+        period,
+    );
+    println!(
+        "{a_state} -> {b_state}, {} to {}: {} matched, {} mismatched (A at size {}, B at size {})",
+        period.from,
+        period.to,
+        r.matched,
+        r.mismatches.len(),
+        logs[0].checkpoint.size,
+        logs[1].checkpoint.size
+    );
+    for m in &r.mismatches {
+        match m {
+            comity_node::statistics::Mismatch::NotReceived(h) => {
+                println!("  sent by A, not logged as received by B: message {h}")
+            }
+            comity_node::statistics::Mismatch::NotSent(h) => {
+                println!("  received by B, not logged as sent by A: message {h}")
+            }
+            comity_node::statistics::Mismatch::CountDiffers {
+                mechanism,
+                sent,
+                received,
+            } => println!("  {mechanism}: A logged {sent} sent, B logged {received} received"),
+        }
+    }
+    Ok(if r.mismatches.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 pub async fn run(command: LogCommand) -> anyhow::Result<ExitCode> {
@@ -78,9 +216,59 @@ pub async fn run(command: LogCommand) -> anyhow::Result<ExitCode> {
             verify(&client, &url, log_key, &witness_keys, &state_file).await
         }
         LogCommand::Prove { dir, event, out } => prove(&dir, &event, &out).await,
-        LogCommand::CheckProof { file, log_key } => {
+        LogCommand::Reconcile {
+            a_url,
+            a_log_key,
+            a_tls_cert_sha256,
+            a_state,
+            b_url,
+            b_log_key,
+            b_tls_cert_sha256,
+            b_state,
+            from,
+            to,
+        } => {
+            reconcile(
+                (&a_url, &a_log_key, a_tls_cert_sha256.as_deref(), &a_state),
+                (&b_url, &b_log_key, b_tls_cert_sha256.as_deref(), &b_state),
+                from.as_deref(),
+                to.as_deref(),
+            )
+            .await
+        }
+        LogCommand::CheckProof {
+            file,
+            log_key,
+            message_sha256,
+        } => {
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("cannot read `{}`; check the path", file.display()))?;
+            let format = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v["format"].as_str().map(str::to_owned));
+            if format.as_deref() == Some(proof::MESSAGE_PROOF_FORMAT) {
+                let checked =
+                    proof::check_message(&bytes, log_key.as_deref(), message_sha256.as_deref())?;
+                println!(
+                    "proof ok: `{}` logged the message as leaf {} ({} {} {}→{} on {}), checkpoint size {}",
+                    checked.checkpoint.origin,
+                    serde_json::from_slice::<proof::MessageProof>(&bytes)
+                        .map(|p| p.index)
+                        .unwrap_or_default(),
+                    checked.leaf.kind,
+                    checked.leaf.mechanism,
+                    checked.leaf.sending_state.as_str(),
+                    checked.leaf.receiving_state.as_str(),
+                    checked.leaf.day,
+                    checked.checkpoint.size,
+                );
+                if log_key.is_none() {
+                    println!(
+                        "  the log key was taken from the file; pass --log-key to check it against a key you trust"
+                    );
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             let checked = proof::check(&bytes, log_key.as_deref())?;
             println!(
                 "proof ok: leaf {} of `{}` at size {} ({} {} {}→{} on {})",
@@ -191,6 +379,88 @@ async fn fetch(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<u8>> {
     Ok(response.bytes().await?.to_vec())
 }
 
+/// A log fetched from its tiles and checked: the entries give the root of the signed checkpoint, and every hash
+/// tile matches them.
+struct FetchedLog {
+    checkpoint: Checkpoint,
+    note: Note,
+    hashes: MemoryHashes,
+    leaves: Vec<Leaf>,
+}
+
+async fn fetch_log(
+    client: &reqwest::Client,
+    base: &str,
+    key: &Ed25519Verifier,
+) -> anyhow::Result<FetchedLog> {
+    let note_bytes = fetch(client, &format!("{base}/log/checkpoint")).await?;
+    let origin = comity_tlog::note::NoteVerifier::name(key).to_owned();
+    let (checkpoint, note) = Checkpoint::open(&note_bytes, &origin, key)
+        .map_err(|e| anyhow!("the checkpoint is not signed by the log key: {e}"))?;
+    let size = checkpoint.size;
+
+    // Re-derive the tree from the entries, and check every hash tile against it.
+    let mut leaves = Vec::new();
+    let mut hashes = MemoryHashes::new(Vec::new());
+    for tile in comity_tlog::tiles::tiles_for_size(size) {
+        if tile.kind != TileKind::Entries {
+            continue;
+        }
+        let bytes = fetch(client, &format!("{base}/log/{}", tile.path())).await?;
+        let entries = decode_bundle(&bytes, tile.width)
+            .map_err(|e| anyhow!("tile `{}` is damaged: {e}", tile.path()))?;
+        for entry in entries {
+            let index = hashes.size();
+            let parsed = Leaf::parse(&entry).map_err(|e| {
+                anyhow!(
+                    "leaf {index} in `{}` is not a comity leaf: {e}",
+                    tile.path()
+                )
+            })?;
+            leaves.push(parsed);
+            hashes.push(leaf_hash(&entry));
+        }
+    }
+    let root = comity_tlog::proof::tree_root(&hashes, size).map_err(|_| {
+        anyhow!(
+            "the entry bundles hold {} leaves, the checkpoint says {size}",
+            hashes.size()
+        )
+    })?;
+    if root != checkpoint.root {
+        bail!(
+            "inconsistent log: the entries give root {root} for size {size}, the signed checkpoint says {}",
+            checkpoint.root
+        );
+    }
+    for tile in comity_tlog::tiles::tiles_for_size(size) {
+        let TileKind::Hashes { level } = tile.kind else {
+            continue;
+        };
+        let bytes = fetch(client, &format!("{base}/log/{}", tile.path())).await?;
+        let served = decode_hash_tile(&tile, &bytes)
+            .map_err(|e| anyhow!("tile `{}` is damaged: {e}", tile.path()))?;
+        for (i, h) in served.iter().enumerate() {
+            let expected = hashes
+                .read_hash(level * TILE_HEIGHT, tile.index * TILE_WIDTH + i as u64)
+                .map_err(|_| anyhow!("tile `{}` is beyond the tree", tile.path()))?;
+            if *h != expected {
+                bail!(
+                    "inconsistent log: hash {i} of tile `{}` does not match the entries",
+                    tile.path()
+                );
+            }
+        }
+    }
+
+    Ok(FetchedLog {
+        checkpoint,
+        note,
+        hashes,
+        leaves,
+    })
+}
+
 async fn verify(
     client: &reqwest::Client,
     url: &str,
@@ -228,70 +498,23 @@ async fn verify(
                 .map_err(|e| anyhow!("--witness-key `{w}`: {e}; give a cosignature/v1 key"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let note_bytes = fetch(client, &format!("{base}/log/checkpoint")).await?;
-    let origin = comity_tlog::note::NoteVerifier::name(&key).to_owned();
-    let (checkpoint, note) = Checkpoint::open(&note_bytes, &origin, &key)
-        .map_err(|e| anyhow!("the checkpoint is not signed by the log key: {e}"))?;
+    let fetched = fetch_log(client, base, &key).await?;
     for w in &witnesses {
         let name = comity_tlog::note::NoteVerifier::name(w).to_owned();
-        note.verify(&[w]).map_err(|_| {
+        fetched.note.verify(&[w]).map_err(|_| {
             anyhow!("the checkpoint carries no valid cosignature by witness `{name}`")
         })?;
     }
+    let FetchedLog {
+        checkpoint,
+        hashes,
+        leaves,
+        ..
+    } = fetched;
     let size = checkpoint.size;
-
-    // Re-derive the tree from the entries, and check every hash tile against it.
     let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
-    let mut hashes = MemoryHashes::new(Vec::new());
-    for tile in comity_tlog::tiles::tiles_for_size(size) {
-        if tile.kind != TileKind::Entries {
-            continue;
-        }
-        let bytes = fetch(client, &format!("{base}/log/{}", tile.path())).await?;
-        let entries = decode_bundle(&bytes, tile.width)
-            .map_err(|e| anyhow!("tile `{}` is damaged: {e}", tile.path()))?;
-        for entry in entries {
-            let index = hashes.size();
-            let parsed = Leaf::parse(&entry).map_err(|e| {
-                anyhow!(
-                    "leaf {index} in `{}` is not a comity leaf: {e}",
-                    tile.path()
-                )
-            })?;
-            *kinds.entry(parsed.kind.to_string()).or_default() += 1;
-            hashes.push(leaf_hash(&entry));
-        }
-    }
-    let root = comity_tlog::proof::tree_root(&hashes, size).map_err(|_| {
-        anyhow!(
-            "the entry bundles hold {} leaves, the checkpoint says {size}",
-            hashes.size()
-        )
-    })?;
-    if root != checkpoint.root {
-        bail!(
-            "inconsistent log: the entries give root {root} for size {size}, the signed checkpoint says {}",
-            checkpoint.root
-        );
-    }
-    for tile in comity_tlog::tiles::tiles_for_size(size) {
-        let TileKind::Hashes { level } = tile.kind else {
-            continue;
-        };
-        let bytes = fetch(client, &format!("{base}/log/{}", tile.path())).await?;
-        let served = decode_hash_tile(&tile, &bytes)
-            .map_err(|e| anyhow!("tile `{}` is damaged: {e}", tile.path()))?;
-        for (i, h) in served.iter().enumerate() {
-            let expected = hashes
-                .read_hash(level * TILE_HEIGHT, tile.index * TILE_WIDTH + i as u64)
-                .map_err(|_| anyhow!("tile `{}` is beyond the tree", tile.path()))?;
-            if *h != expected {
-                bail!(
-                    "inconsistent log: hash {i} of tile `{}` does not match the entries",
-                    tile.path()
-                );
-            }
-        }
+    for leaf in &leaves {
+        *kinds.entry(leaf.kind.to_string()).or_default() += 1;
     }
 
     // Consistency with what this verifier saw before.
@@ -328,7 +551,10 @@ async fn verify(
             )
         })?;
 
-    println!("log `{origin}` ok: size {size}, root {}", checkpoint.root);
+    println!(
+        "log `{}` ok: size {size}, root {}",
+        checkpoint.origin, checkpoint.root
+    );
     if let Some(p) = &previous {
         println!("  consistent with size {} seen before", p.size);
     }
