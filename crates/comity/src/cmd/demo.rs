@@ -43,6 +43,7 @@ struct DemoNode {
     base: String,
     token: String,
     tls_cert_sha256: String,
+    log_key: String,
     service: comity_node::service::NodeService,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -281,7 +282,8 @@ async fn federation(root: &Path, operator: &NodeSigningKey) -> anyhow::Result<Ve
             revoked: None,
             log_key: node_dir.config.log_public_key.clone(),
         });
-        opened.push((spec, node, listener, endpoint));
+        let log_key = node_dir.config.log_public_key.clone().unwrap_or_default();
+        opened.push((spec, node, listener, endpoint, log_key));
     }
     let directory = DirectoryDocument {
         version: 1,
@@ -291,7 +293,7 @@ async fn federation(root: &Path, operator: &NodeSigningKey) -> anyhow::Result<Ve
     }
     .sign(operator);
     let mut nodes = Vec::new();
-    for (spec, node, listener, endpoint) in opened {
+    for (spec, node, listener, endpoint, log_key) in opened {
         node.service.federation().install_directory(&directory)?;
         let token = node.token.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -321,6 +323,7 @@ async fn federation(root: &Path, operator: &NodeSigningKey) -> anyhow::Result<Ve
             base: endpoint,
             token,
             tls_cert_sha256,
+            log_key,
             service,
             stop,
             server,
@@ -706,6 +709,31 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 .any(|x| x["action"] == "execute" && x["actor"] == "remote:br-central")
         }),
     );
+    let proved = walk
+        .until(
+            frc,
+            "br-central's log proof of the request arrives with its receipt",
+            &format!("/api/v1/requests/{mla_id}"),
+            |v| v["exchange"]["sent"][0]["receiver_log_proof"].is_object(),
+        )
+        .await;
+    let proof = serde_json::to_vec(&proved["exchange"]["sent"][0]["receiver_log_proof"])
+        .unwrap_or_default();
+    let brc = find(&nodes, "br-central");
+    walk.check(
+        "fr-central",
+        "  ...it checks against br-central's log key: Brazil cannot deny it logged the request",
+        comity_node::eventlog::proof::check_message(&proof, Some(&brc.log_key), None).is_ok(),
+    );
+    let reconciled = reconcile_logs(&walk.http, frc, brc).await;
+    walk.check(
+        "fr-central",
+        "France's and Brazil's published logs reconcile: what France logged as sent, Brazil logged as received",
+        reconciled.as_ref().is_ok_and(|r| r.matched >= 1 && r.mismatches.is_empty()),
+    );
+    if let Err(e) = &reconciled {
+        println!("       {e:#}");
+    }
 
     println!("\n3. The data come back as sealed evidence");
     let evidence_ok = sealed_evidence(&root, &mla_id).await;
@@ -788,6 +816,31 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The provider seals its data for France's central authority; France opens and verifies the package.
+/// Fetches and verifies both nodes' published logs and reconciles what `a` sent to `b` this year.
+async fn reconcile_logs(
+    http: &reqwest::Client,
+    a: &DemoNode,
+    b: &DemoNode,
+) -> anyhow::Result<comity_node::statistics::Reconciliation> {
+    let key = |k: &str| {
+        comity_tlog::Ed25519Verifier::parse(k).map_err(|e| anyhow::anyhow!("log key: {e}"))
+    };
+    let a_log = super::log::fetch_log(http, &a.base, &key(&a.log_key)?).await?;
+    let b_log = super::log::fetch_log(http, &b.base, &key(&b.log_key)?).await?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let year = comity_node::statistics::Period {
+        from: time::Date::from_calendar_date(today.year(), time::Month::January, 1)?,
+        to: today,
+    };
+    Ok(comity_node::statistics::reconcile(
+        &a_log.leaves,
+        IsoCountry::parse("FR")?,
+        &b_log.leaves,
+        IsoCountry::parse("BR")?,
+        year,
+    ))
+}
+
 async fn sealed_evidence(root: &Path, request_id: &str) -> anyhow::Result<()> {
     let root = root.to_owned();
     let request_id = request_id.to_owned();

@@ -381,14 +381,14 @@ async fn fetch(client: &reqwest::Client, url: &str) -> anyhow::Result<Vec<u8>> {
 
 /// A log fetched from its tiles and checked: the entries give the root of the signed checkpoint, and every hash
 /// tile matches them.
-struct FetchedLog {
-    checkpoint: Checkpoint,
+pub(crate) struct FetchedLog {
+    pub(crate) checkpoint: Checkpoint,
     note: Note,
     hashes: MemoryHashes,
-    leaves: Vec<Leaf>,
+    pub(crate) leaves: Vec<Leaf>,
 }
 
-async fn fetch_log(
+pub(crate) async fn fetch_log(
     client: &reqwest::Client,
     base: &str,
     key: &Ed25519Verifier,
