@@ -9,6 +9,7 @@
 //! lock so that processes starting together do not race. Connections are plain TCP or Unix sockets (no TLS yet).
 
 mod accounts;
+mod evidence;
 
 use std::time::Duration;
 
@@ -48,6 +49,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     ),
     (4, include_str!("../migrations/postgres/0004_users.sql")),
     (5, include_str!("../migrations/postgres/0005_leases.sql")),
+    (6, include_str!("../migrations/postgres/0006_evidence.sql")),
 ];
 
 /// The PostgreSQL store.
