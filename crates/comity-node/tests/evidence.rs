@@ -889,3 +889,111 @@ async fn the_sender_refuses_to_attach_what_the_receiver_would_refuse() {
         "nothing refused reaches the blob store"
     );
 }
+
+/// The value of the first hidden input named `name`.
+fn hidden(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker).unwrap() + marker.len();
+    body[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The cookies a response sets, as one `Cookie` header value.
+fn cookies(response: &reqwest::Response, jar: &mut Vec<String>) {
+    for c in response.headers().get_all("set-cookie") {
+        let pair = c.to_str().unwrap().split(';').next().unwrap().to_owned();
+        let name = pair.split('=').next().unwrap().to_owned();
+        jar.retain(|p| !p.starts_with(&format!("{name}=")));
+        jar.push(pair);
+    }
+}
+
+#[tokio::test]
+async fn the_request_page_lists_evidence_with_its_seal_and_receipt_and_a_download() {
+    use comity_node::access::Role;
+    use comity_node::accounts::NewUser;
+    let two = Two::new().await;
+    let (fr_id, br_id) = two.linked_request().await;
+    let package = two.seal(&two.key("br-247"), "fr-247", &fr_id, "answer");
+    two.service("br-247")
+        .attach_evidence(&br_id, &package, &statement_of(&package), "cli:test")
+        .await
+        .unwrap();
+    two.deliver_evidence("br-247").await;
+
+    let secret = two
+        .service("fr-247")
+        .accounts()
+        .add(NewUser {
+            username: "amira".into(),
+            display_name: "Amira".into(),
+            role: Role::Caseworker,
+            authority: "fr-247".into(),
+            language: "en".into(),
+            password: "correct horse battery staple".into(),
+        })
+        .await
+        .unwrap()
+        .secret_base32;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = two.peer("fr-247").endpoint.clone();
+    let mut jar = Vec::new();
+    let page = client.get(format!("{base}/login")).send().await.unwrap();
+    cookies(&page, &mut jar);
+    let csrf = hidden(&page.text().await.unwrap(), "csrf");
+    let code = comity_node::totp::code_at(
+        &comity_node::totp::base32_decode(&secret).unwrap(),
+        two.clock.now().unix_timestamp(),
+    );
+    let login = client
+        .post(format!("{base}/login"))
+        .header("cookie", jar.join("; "))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("lang", "en"),
+            ("username", "amira"),
+            ("password", "correct horse battery staple"),
+            ("code", code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    cookies(&login, &mut jar);
+
+    let page = client
+        .get(format!("{base}/requests/{fr_id}"))
+        .header("cookie", jar.join("; "))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<h2 id=\"evidence\">Evidence</h2>"), "{page}");
+    assert!(page.contains("verified: every file checked"), "{page}");
+    assert!(page.contains("signed receipt sent"), "{page}");
+    assert!(page.contains("from br-247"), "{page}");
+    let evidence_id = &two.evidence("fr-247", &fr_id).await[0].id;
+    let link = format!("/requests/{fr_id}/evidence/{evidence_id}");
+    assert!(page.contains(&format!("href=\"{link}\"")), "{page}");
+    let download = client
+        .get(format!("{base}{link}"))
+        .header("cookie", jar.join("; "))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    assert_eq!(
+        download.bytes().await.unwrap().as_ref(),
+        &std::fs::read(&package).unwrap()[..]
+    );
+    // Without a session, the download goes to the login page.
+    let anonymous = client.get(format!("{base}{link}")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 303);
+    // The sending side's page shows the receipt it received.
+    let sent = two.evidence("br-247", &br_id).await;
+    assert_eq!(sent[0].receipt, "received");
+}

@@ -878,6 +878,7 @@ fn request_page_markup(
     view: &RequestView,
     findings: Option<Vec<FindingView>>,
     notice: Option<String>,
+    evidence: &[crate::evidence::EvidenceView],
 ) -> Markup {
     let lang = user.lang;
     let own = state.service.identity().authority.to_string();
@@ -954,6 +955,7 @@ fn request_page_markup(
                 @for a in &others { (step_form(lang, user, &view.id, view.version, a, &grounds)) }
             }
         }
+        (super::evidence::section(lang, &view.id, evidence))
         section aria-labelledby="timeline" {
             h2 id="timeline" { (t(lang, "timeline")) }
             ol class="timeline" {
@@ -1003,7 +1005,8 @@ pub(super) async fn request_page(
         return Err(UiError::Forbidden(lang));
     }
     let findings = page_findings(&state, &view).await;
-    let body = request_page_markup(&state, &shared, &user, &view, findings, None);
+    let evidence = super::evidence::of_request(&state, &view.id).await;
+    let body = request_page_markup(&state, &shared, &user, &view, findings, None, &evidence);
     Ok(html(
         StatusCode::OK,
         layout(
@@ -1043,8 +1046,17 @@ pub(super) async fn request_step(
         return Err(UiError::Forbidden(lang));
     }
     let findings = page_findings(&state, &view).await;
+    let evidence = super::evidence::of_request(&state, &view.id).await;
     let again = |notice: String, findings: Option<Vec<FindingView>>| -> Response {
-        let body = request_page_markup(&state, &shared, &user, &view, findings, Some(notice));
+        let body = request_page_markup(
+            &state,
+            &shared,
+            &user,
+            &view,
+            findings,
+            Some(notice),
+            &evidence,
+        );
         html(
             StatusCode::UNPROCESSABLE_ENTITY,
             layout(
