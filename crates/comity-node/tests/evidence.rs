@@ -213,13 +213,25 @@ impl Two {
 
     /// A package sealed by `signer` to `to`'s age recipient for `request`; returns the package and statement paths.
     fn seal(&self, signer: &NodeSigningKey, to: &str, request: &str, name: &str) -> PathBuf {
+        self.seal_sized(signer, to, request, name, 20_000)
+    }
+
+    /// The same with a payload of `payload_bytes`.
+    fn seal_sized(
+        &self,
+        signer: &NodeSigningKey,
+        to: &str,
+        request: &str,
+        name: &str,
+        payload_bytes: u32,
+    ) -> PathBuf {
         let recipient = config::open(&self.peer(to).dir)
             .unwrap()
             .identity
             .age_recipient;
         let input = self.tmp.path().join(format!("{name}-input"));
         std::fs::create_dir_all(&input).unwrap();
-        let payload: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let payload: Vec<u8> = (0..payload_bytes).map(|i| (i * 7 % 251) as u8).collect();
         std::fs::write(input.join("subscriber.csv"), &payload).unwrap();
         std::fs::write(
             input.join("logs.txt"),
@@ -996,4 +1008,27 @@ async fn the_request_page_lists_evidence_with_its_seal_and_receipt_and_a_downloa
     // The sending side's page shows the receipt it received.
     let sent = two.evidence("br-247", &br_id).await;
     assert_eq!(sent[0].receipt, "received");
+}
+
+#[tokio::test]
+async fn full_size_chunks_pass_the_body_limit_of_the_api() {
+    let two = Two::new().await;
+    let (fr_id, br_id) = two.linked_request().await;
+    // 1 MiB chunks, four times the API's ordinary body limit.
+    two.service("br-247")
+        .evidence_side()
+        .unwrap()
+        .set_chunk_bytes(comity_node::evidence::DEFAULT_CHUNK_BYTES);
+    let package = two.seal_sized(&two.key("br-247"), "fr-247", &fr_id, "large", 2_500_000);
+    let response = attach_over_api(&two, "br-247", &br_id, &package).await;
+    assert_eq!(response.status(), 201);
+    two.deliver_evidence("br-247").await;
+    let sent = &two.evidence("br-247", &br_id).await[0];
+    assert_eq!(sent.transfer.as_deref(), Some("delivered"), "{sent:?}");
+    assert_eq!((sent.chunk_count, sent.chunks_sent), (3, Some(3)));
+    let received = &two.evidence("fr-247", &fr_id).await[0];
+    assert_eq!(
+        received.size_bytes,
+        std::fs::metadata(&package).unwrap().len()
+    );
 }
