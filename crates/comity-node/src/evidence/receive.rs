@@ -97,9 +97,13 @@ fn assemble(dir: &Path, digests: &[String]) -> Result<(PathBuf, String, u64), As
 }
 
 impl NodeService {
-    /// Records a refusal as a security event and passes it on.
+    /// Records a refusal of what a sender sent (not a missing upload or a race) as a security event and passes it
+    /// on.
     async fn evidence_refusal(&self, sender: Option<&str>, e: EvidenceError) -> EvidenceError {
-        if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND {
+        if matches!(
+            e.status,
+            StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN | StatusCode::UNPROCESSABLE_ENTITY
+        ) {
             tracing::warn!(
                 code = e.slug,
                 sender = sender.unwrap_or("?"),
@@ -339,7 +343,7 @@ impl NodeService {
     }
 
     /// Writes one chunk of an upload durably, if it matches its digest in the signed offer.
-    #[tracing::instrument(skip_all, fields(upload = %upload_id, index))]
+    #[tracing::instrument(skip_all, fields(upload = %upload_id, index = index))]
     pub async fn receive_evidence_chunk(
         &self,
         upload_id: &str,
