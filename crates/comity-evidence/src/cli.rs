@@ -34,7 +34,7 @@ pub struct SealArgs {
         required_unless_present = "to"
     )]
     pub recipients: Vec<String>,
-    /// The producing authority's signing key file (with --dir, the node's own key)
+    /// The producing authority's signing key file (not with --dir: there the node's own key signs)
     #[arg(long, value_name = "KEYFILE", required_unless_present = "dir")]
     pub signing_key: Option<PathBuf>,
     /// The request this evidence answers (recorded as External-Identifier; with --dir, the node's request id, and
