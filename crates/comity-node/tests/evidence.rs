@@ -456,6 +456,33 @@ async fn a_sealed_package_travels_in_chunks_and_comes_back_with_a_signed_receipt
         .unwrap();
     assert_eq!(writes as u64, chunks);
 
+    // A package damaged on disk is not served as if it were whole: the download fails.
+    let hex = received[0]
+        .package_sha256
+        .trim_start_matches("sha256:")
+        .to_owned();
+    let blob = two
+        .peer("fr-247")
+        .dir
+        .join("evidence/sha256")
+        .join(&hex[..2])
+        .join(&hex);
+    let mut damaged = std::fs::read(&blob).unwrap();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    std::fs::write(&blob, &damaged).unwrap();
+    let download = async {
+        client
+            .get(format!("{base}{}", received[0].package_url))
+            .bearer_auth(two.token("fr-247"))
+            .send()
+            .await?
+            .bytes()
+            .await
+    }
+    .await;
+    assert!(download.is_err(), "a damaged package downloaded whole");
+
     // The routes are in the OpenAPI document.
     let doc: serde_json::Value = client
         .get(format!("{base}/openapi.json"))
@@ -1031,4 +1058,19 @@ async fn full_size_chunks_pass_the_body_limit_of_the_api() {
         received.size_bytes,
         std::fs::metadata(&package).unwrap().len()
     );
+    // Served back in parts, whole.
+    let download = reqwest::Client::new()
+        .get(format!(
+            "{}{}",
+            two.peer("fr-247").endpoint,
+            received.package_url
+        ))
+        .bearer_auth(two.token("fr-247"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(download.as_ref(), &std::fs::read(&package).unwrap()[..]);
 }

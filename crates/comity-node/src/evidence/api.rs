@@ -76,17 +76,18 @@ async fn list(
 #[utoipa::path(get, path = "/api/v1/requests/{id}/evidence/{evidence_id}", tag = "evidence", security(("bearer" = [])),
     params(("id" = String, Path, description = "Request id"), ("evidence_id" = String, Path, description = "Evidence id")),
     responses((status = 200, content_type = "application/octet-stream",
-        description = "The sealed package (age), checked against its digest"), (status = 404, body = Problem)))]
+        description = "The sealed package (age), streamed and checked against its digest as it goes: a damaged \
+            package ends the body with an error"), (status = 404, body = Problem)))]
 async fn package(
     State(s): State<AppState>,
     Path((id, evidence_id)): Path<(String, String)>,
 ) -> Result<Response, EvidenceError> {
-    let (record, bytes) = s.service.evidence_package(&id, &evidence_id).await?;
-    Ok(package_response(&record, bytes))
+    let (record, body) = s.service.evidence_package_body(&id, &evidence_id).await?;
+    Ok(package_response(&record, body))
 }
 
 /// The download of a package: an attachment named after its digest.
-pub(crate) fn package_response(record: &comity_store::EvidenceRecord, bytes: Vec<u8>) -> Response {
+pub(crate) fn package_response(record: &comity_store::EvidenceRecord, body: Body) -> Response {
     let name = format!(
         "attachment; filename=\"evidence-{}.age\"",
         &record.package_sha256[..16.min(record.package_sha256.len())]
@@ -95,9 +96,10 @@ pub(crate) fn package_response(record: &comity_store::EvidenceRecord, bytes: Vec
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
             (header::CONTENT_DISPOSITION, name),
+            (header::CONTENT_LENGTH, record.size_bytes.to_string()),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
-        bytes,
+        body,
     )
         .into_response()
 }

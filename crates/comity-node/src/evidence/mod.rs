@@ -343,6 +343,63 @@ impl NodeService {
             })
     }
 
+    /// The ciphertext of a package as a body streamed from the blob store in 1 MiB parts, memory bounded whatever
+    /// its size. The digest is checked as it goes: a stored package that no longer matches its digest ends the body
+    /// with an error, so the download fails instead of completing with damaged content.
+    pub async fn evidence_package_body(
+        &self,
+        request_id: &str,
+        evidence_id: &str,
+    ) -> Result<(EvidenceRecord, axum::body::Body), EvidenceError> {
+        use sha2::Digest;
+        const PART: u64 = 1 << 20;
+        let record = self.evidence_record(request_id, evidence_id).await?;
+        let id = blob_id(&record.package_sha256)?;
+        let blobs = self.evidence_or_refuse()?.blobs().await?.clone();
+        if !blobs
+            .contains(&id)
+            .await
+            .map_err(|e| EvidenceError::internal("cannot read an evidence package", e))?
+        {
+            return Err(EvidenceError::internal(
+                "an evidence package is missing from the blob store",
+                &record.id,
+            ));
+        }
+        let size = record.size_bytes;
+        let expected = record.package_sha256.clone();
+        let evidence = record.id.clone();
+        let parts = futures_util::stream::unfold(Some((0u64, sha2::Sha256::new())), move |state| {
+            let (blobs, id, expected, evidence) = (
+                blobs.clone(),
+                id.clone(),
+                expected.clone(),
+                evidence.clone(),
+            );
+            async move {
+                let (offset, mut hasher) = state?;
+                let damaged = || {
+                    tracing::error!(%evidence, "stored evidence package does not match its digest");
+                    std::io::Error::other("the stored package does not match its digest")
+                };
+                if offset >= size {
+                    return None;
+                }
+                let part = match blobs.get_range(&id, offset, PART).await {
+                    Ok(Some(part)) if !part.is_empty() => part,
+                    _ => return Some((Err(damaged()), None)),
+                };
+                hasher.update(&part);
+                let next = offset + part.len() as u64;
+                if next >= size && protocol::hex(&hasher.clone().finalize()) != expected {
+                    return Some((Err(damaged()), None));
+                }
+                Some((Ok(axum::body::Bytes::from(part)), Some((next, hasher))))
+            }
+        });
+        Ok((record, axum::body::Body::from_stream(parts)))
+    }
+
     /// The ciphertext of a package, checked against its digest on the way out of the blob store.
     pub async fn evidence_package(
         &self,

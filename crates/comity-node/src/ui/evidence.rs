@@ -99,12 +99,12 @@ pub(super) async fn package(
     Path((id, evidence_id)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
     authorised(&state, &shared, &user, &id).await?;
-    let (record, bytes) = state
+    let (record, body) = state
         .service
-        .evidence_package(&id, &evidence_id)
+        .evidence_package_body(&id, &evidence_id)
         .await
         .map_err(|e| not_found(user.lang, e))?;
-    Ok(crate::evidence::api::package_response(&record, bytes))
+    Ok(crate::evidence::api::package_response(&record, body))
 }
 
 /// `GET /requests/{id}/evidence/{evidence_id}/statement`: its seal statement.
