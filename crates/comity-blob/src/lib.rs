@@ -105,6 +105,25 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn put_file(&self, path: &Path) -> Result<BlobId, BlobError>;
     /// The content of a blob, checked against its id; `None` if there is no such blob.
     async fn get(&self, id: &BlobId) -> Result<Option<Vec<u8>>, BlobError>;
+    /// `len` bytes of a blob from `offset` (fewer at its end), `None` if there is no such blob. A part cannot be
+    /// checked against the blob's id: the caller checks it against a digest of its own (a transfer's chunk list).
+    /// The default reads the whole blob, checked, and cuts the part out.
+    async fn get_range(
+        &self,
+        id: &BlobId,
+        offset: u64,
+        len: u64,
+    ) -> Result<Option<Vec<u8>>, BlobError> {
+        Ok(self.get(id).await?.map(|whole| {
+            let start = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(whole.len());
+            let end = start
+                .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
+                .min(whole.len());
+            whole[start..end].to_vec()
+        }))
+    }
     /// Whether a blob is stored.
     async fn contains(&self, id: &BlobId) -> Result<bool, BlobError>;
     /// Removes a blob (for example when its retention ends); removing a missing blob is not an error.

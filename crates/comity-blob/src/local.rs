@@ -153,6 +153,31 @@ impl BlobStore for LocalBlobStore {
         Ok(Some(content))
     }
 
+    #[tracing::instrument(skip_all)]
+    async fn get_range(
+        &self,
+        id: &BlobId,
+        offset: u64,
+        len: u64,
+    ) -> Result<Option<Vec<u8>>, BlobError> {
+        use tokio::io::AsyncSeekExt;
+        let path = self.path_of(id);
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        file.seek(std::io::SeekFrom::Start(offset))
+            .await
+            .map_err(io(&path))?;
+        let mut part = Vec::new();
+        file.take(len)
+            .read_to_end(&mut part)
+            .await
+            .map_err(io(&path))?;
+        Ok(Some(part))
+    }
+
     async fn contains(&self, id: &BlobId) -> Result<bool, BlobError> {
         let path = self.path_of(id);
         tokio::fs::try_exists(&path).await.map_err(io(&path))

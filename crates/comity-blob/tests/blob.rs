@@ -44,6 +44,20 @@ async fn story(store: &dyn BlobStore, scratch: &std::path::Path) {
     let big_id = store.put_file(&path).await.unwrap();
     assert_eq!(big_id, BlobId::of(&big));
     assert_eq!(store.get(&big_id).await.unwrap().as_deref(), Some(&big[..]));
+    // Parts, as a transfer reads them chunk by chunk: inside, across the end, past the end.
+    let part = store.get_range(&big_id, 1_000_000, 4096).await.unwrap();
+    assert_eq!(part.as_deref(), Some(&big[1_000_000..1_004_096]));
+    let tail = store
+        .get_range(&big_id, big.len() as u64 - 10, 4096)
+        .await
+        .unwrap();
+    assert_eq!(tail.as_deref(), Some(&big[big.len() - 10..]));
+    let past = store
+        .get_range(&big_id, big.len() as u64 + 5, 10)
+        .await
+        .unwrap();
+    assert_eq!(past, Some(Vec::new()));
+    assert_eq!(store.get_range(&missing, 0, 10).await.unwrap(), None);
     assert!(matches!(
         store.put_file(&scratch.join("absent")).await,
         Err(BlobError::Io { .. })

@@ -31,15 +31,23 @@ pub struct SealArgs {
         long = "recipient",
         short = 'r',
         value_name = "AGE_RECIPIENT",
-        required = true
+        required_unless_present = "to"
     )]
     pub recipients: Vec<String>,
-    /// The producing authority's signing key file
-    #[arg(long, value_name = "KEYFILE")]
-    pub signing_key: PathBuf,
-    /// The request this evidence answers (recorded as External-Identifier)
+    /// The producing authority's signing key file (not with --dir: there the node's own key signs)
+    #[arg(long, value_name = "KEYFILE", required_unless_present = "dir")]
+    pub signing_key: Option<PathBuf>,
+    /// The request this evidence answers (recorded as External-Identifier; with --dir, the node's request id, and
+    /// the request's thread is recorded)
     #[arg(long = "request", value_name = "ID")]
     pub request: Option<String>,
+    /// Seal inside a node: the node directory whose signing key signs (`comity evidence seal` only)
+    #[arg(long, value_name = "DIR", requires = "request")]
+    pub dir: Option<PathBuf>,
+    /// With --dir: an authority of the node's directory who can open the package (its age recipient is looked up);
+    /// repeat for several
+    #[arg(long = "to", value_name = "AUTHORITY", requires = "dir")]
+    pub to: Vec<String>,
     /// The producing authority (recorded as Source-Organization); defaults to the signing key
     #[arg(long, value_name = "NAME")]
     pub source_organization: Option<String>,
@@ -222,17 +230,38 @@ pub fn run(cmd: EvidenceCommand) -> anyhow::Result<()> {
     }
 }
 
-fn run_seal(args: SealArgs) -> anyhow::Result<()> {
-    let recipients = args
-        .recipients
+/// The age recipients given with `--recipient`.
+pub fn parse_recipients(recipients: &[String]) -> anyhow::Result<Vec<age::x25519::Recipient>> {
+    recipients
         .iter()
         .map(|r| {
             age::x25519::Recipient::from_str(r).map_err(|_| {
                 anyhow::anyhow!("`{r}` is not an age X25519 recipient (expected `age1...`)")
             })
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let key = NodeSigningKey::read(&args.signing_key)?;
+        .collect()
+}
+
+fn run_seal(args: SealArgs) -> anyhow::Result<()> {
+    if args.dir.is_some() || !args.to.is_empty() {
+        anyhow::bail!(
+            "`--dir` and `--to` seal inside a node: run `comity evidence seal --dir NODE --to AUTHORITY ...`"
+        );
+    }
+    let recipients = parse_recipients(&args.recipients)?;
+    let Some(key_file) = &args.signing_key else {
+        anyhow::bail!("name the producing authority's key with `--signing-key KEYFILE`");
+    };
+    let key = NodeSigningKey::read(key_file)?;
+    seal_with(args, recipients, &key)
+}
+
+/// Seals with recipients and a key already resolved (by a node, for `--dir`), and reports as `seal` does.
+pub fn seal_with(
+    args: SealArgs,
+    recipients: Vec<age::x25519::Recipient>,
+    key: &NodeSigningKey,
+) -> anyhow::Result<()> {
     let source_organization = args
         .source_organization
         .unwrap_or_else(|| format!("authority holding {}", key.public_key()));
@@ -240,7 +269,7 @@ fn run_seal(args: SealArgs) -> anyhow::Result<()> {
     let report = crate::seal(
         SealOptions {
             recipients,
-            signing_key: &key,
+            signing_key: key,
             request_id: args.request,
             source_organization,
             legal_basis: args.legal_basis,

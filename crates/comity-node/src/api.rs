@@ -156,7 +156,11 @@ fn actor(headers: &HeaderMap) -> Result<String, Problem> {
     }
 }
 
-async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn require_token(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let presented = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -199,7 +203,9 @@ async fn healthz() -> Json<Health> {
 
 #[utoipa::path(get, path = "/openapi.json", tag = "node", responses((status = 200, description = "This OpenAPI 3.1 document")))]
 async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::evidence::api::EvidenceApiDoc::openapi());
+    Json(doc)
 }
 
 #[utoipa::path(get, path = "/api/v1/node", tag = "node", security(("bearer" = [])),
@@ -813,6 +819,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi_json))
         .nest("/api/v1", api)
         .merge(crate::ui::router(&state))
+        .merge(crate::evidence::api::router(&state))
         .route("/federation/v1/messages", post(federation_message))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

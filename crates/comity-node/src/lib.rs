@@ -8,6 +8,7 @@ pub mod api;
 pub mod config;
 pub mod database;
 pub mod eventlog;
+pub mod evidence;
 pub mod federation;
 pub mod judicial;
 pub mod problem;

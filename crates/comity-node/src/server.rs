@@ -126,6 +126,7 @@ impl Node {
             store.shared(),
             clock,
         );
+        service = service.with_evidence(crate::evidence::EvidenceSide::new(dir));
         let keys = node_dir.log_keys()?;
         service = service.with_log_reader(crate::eventlog::LogReader::new(
             dir,
@@ -327,6 +328,11 @@ impl Node {
         let deliverer = self
             .deliver_in_background
             .then(|| tokio::spawn(deliver_forever(self.service.clone())));
+        let evidence_deliverer = self.deliver_in_background.then(|| {
+            tokio::spawn(crate::evidence::transfer::deliver_forever(
+                self.service.clone(),
+            ))
+        });
         // Expiry clocks fire in one process of all those serving this node: the sweeper holds a store lease.
         let sweeper = ClockSweeper::new(
             self.service.clone(),
@@ -369,6 +375,9 @@ impl Node {
         .with_graceful_shutdown(shutdown)
         .await;
         if let Some(task) = deliverer {
+            task.abort();
+        }
+        if let Some(task) = evidence_deliverer {
             task.abort();
         }
         if let Some(task) = background {

@@ -144,6 +144,7 @@ pub struct NodeService {
     pub(crate) federation: Arc<crate::federation::Federation>,
     pub(crate) log: Option<NodeLog>,
     pub(crate) log_reader: Option<LogReader>,
+    pub(crate) evidence: Option<Arc<crate::evidence::EvidenceSide>>,
 }
 
 impl std::fmt::Debug for NodeService {
@@ -171,6 +172,7 @@ impl NodeService {
             federation: Arc::new(federation),
             log: None,
             log_reader: None,
+            evidence: None,
         }
     }
 
@@ -204,6 +206,17 @@ impl NodeService {
     /// The federation side (directory, keys, delivery).
     pub fn federation(&self) -> &crate::federation::Federation {
         &self.federation
+    }
+
+    /// The same service, keeping evidence packages as `evidence` says (see [`crate::evidence`]).
+    pub fn with_evidence(mut self, evidence: crate::evidence::EvidenceSide) -> Self {
+        self.evidence = Some(Arc::new(evidence));
+        self
+    }
+
+    /// The evidence side, when the node keeps evidence.
+    pub fn evidence_side(&self) -> Option<&Arc<crate::evidence::EvidenceSide>> {
+        self.evidence.as_ref()
     }
 
     /// The same service, reading the published log through `reader` (for statistics), whoever appends to it.

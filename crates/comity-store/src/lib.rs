@@ -8,11 +8,14 @@
 //! Every write is committed durably (SQLite: WAL with `synchronous=FULL`; PostgreSQL: `synchronous_commit=on`) before
 //! the call returns: a caller may acknowledge as soon as it has the result. Documents are opaque text here; the store knows nothing of their format.
 
+pub mod evidence;
 pub mod migrate;
 pub mod postgres;
 pub mod sqlite;
 
 use time::OffsetDateTime;
+
+pub use evidence::{EvidenceRecord, EvidenceStore, TransferState, UploadRecord};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -505,7 +508,7 @@ pub trait AccountStore: Send + Sync + 'static {
 
 /// The storage of one node.
 #[async_trait::async_trait]
-pub trait Store: AccountStore + Send + Sync + 'static {
+pub trait Store: AccountStore + EvidenceStore + Send + Sync + 'static {
     /// Stores a new case.
     async fn create_case(&self, case: CaseRecord) -> Result<(), StoreError>;
     /// A case by id.

@@ -11,6 +11,7 @@
 //! lock so that processes starting together do not race. Connections are plain TCP or Unix sockets (no TLS yet).
 
 mod accounts;
+mod evidence;
 mod federation;
 
 use std::time::Duration;
@@ -52,6 +53,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     ),
     (4, include_str!("../migrations/postgres/0004_users.sql")),
     (5, include_str!("../migrations/postgres/0005_leases.sql")),
+    (6, include_str!("../migrations/postgres/0006_evidence.sql")),
     (7, include_str!("../migrations/postgres/0007_claims.sql")),
     (
         8,

@@ -6,6 +6,7 @@
 //! own savepoint without disturbing the others in the batch.
 
 mod accounts;
+mod evidence;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
@@ -35,6 +36,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_federation.sql")),
     (4, include_str!("../migrations/sqlite/0004_users.sql")),
     (5, include_str!("../migrations/sqlite/0005_leases.sql")),
+    (6, include_str!("../migrations/sqlite/0006_evidence.sql")),
     (7, include_str!("../migrations/sqlite/0007_claims.sql")),
     (8, include_str!("../migrations/sqlite/0008_log_pending.sql")),
 ];

@@ -47,9 +47,10 @@ enum Command {
     /// Prepare, sign, check and load the signed directory of authorities.
     #[command(subcommand)]
     Directory(cmd::directory::DirectoryCommand),
-    /// Seal, verify and open evidence packages (BagIt + CASE/UCO + DSSE, encrypted with age).
+    /// Seal, verify and open evidence packages (BagIt + CASE/UCO + DSSE, encrypted with age); send them to the
+    /// other side of a request.
     #[command(subcommand)]
-    Evidence(comity_evidence::cli::EvidenceCommand),
+    Evidence(cmd::evidence::EvidenceCommand),
 }
 
 fn main() -> ExitCode {
@@ -81,12 +82,7 @@ fn main() -> ExitCode {
             Command::Log(c) => cmd::log::run(c).await,
             Command::Stats(args) => cmd::stats::run(args).await,
             Command::Directory(c) => cmd::directory::run(c).await,
-            Command::Evidence(c) => {
-                tokio::task::spawn_blocking(move || {
-                    comity_evidence::cli::run(c).map(|()| ExitCode::SUCCESS)
-                })
-                .await?
-            }
+            Command::Evidence(c) => cmd::evidence::run(c).await,
         }
     });
     match result {

@@ -762,3 +762,224 @@ fn insecure_http_is_refused_off_loopback() {
         "{err}"
     );
 }
+
+#[test]
+fn evidence_is_sealed_inside_a_node_to_an_authority_of_its_directory_and_queued() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
+    let ok = |args: &[&str]| {
+        let out = comity(args);
+        assert!(out.status.success(), "{args:?}: {:?}", text(&out));
+        text(&out).0
+    };
+    let fr = tmp.path().join("fr");
+    init(&fr);
+    ok(&[
+        "init",
+        "--dir",
+        &p("br"),
+        "--authority",
+        "br-247",
+        "--state",
+        "br",
+        "--kind",
+        "contact-point",
+        "--name",
+        "Brazil 24/7",
+    ]);
+    let stdout = ok(&["directory", "operator-key", "--out", &p("operator.key")]);
+    let operator = stdout
+        .lines()
+        .find_map(|l| l.split(": ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    for (node, port) in [(p("fr"), "7411"), (p("br"), "7412")] {
+        ok(&[
+            "directory",
+            "add",
+            "--draft",
+            &p("draft.json"),
+            "--node",
+            &node,
+            "--endpoint",
+            &format!("https://127.0.0.1:{port}"),
+        ]);
+    }
+    ok(&[
+        "directory",
+        "publish",
+        "--draft",
+        &p("draft.json"),
+        "--operator-key",
+        &p("operator.key"),
+        "--out",
+        &p("v1.json"),
+    ]);
+    for node in [p("fr"), p("br")] {
+        ok(&[
+            "directory",
+            "load",
+            "--dir",
+            &node,
+            "--pin",
+            &operator,
+            &p("v1.json"),
+        ]);
+    }
+    let fr_dir = p("fr");
+    let case: serde_json::Value = serde_json::from_str(&ok(&[
+        "case",
+        "new",
+        "--dir",
+        &fr_dir,
+        "--reference",
+        "FR-9",
+        "--title",
+        "t",
+        "--json",
+    ]))
+    .unwrap();
+    let new = |file: &str| {
+        let r: serde_json::Value = serde_json::from_str(&ok(&[
+            "request",
+            "new",
+            "--dir",
+            &fr_dir,
+            "--case",
+            case["id"].as_str().unwrap(),
+            "--file",
+            data(file).to_str().unwrap(),
+            "--json",
+        ]))
+        .unwrap();
+        r["id"].as_str().unwrap().to_owned()
+    };
+    let sent = new("preservation.json");
+    let local = new("preservation.json");
+    // Sending links the request to br-247 through the directory (delivery happens once a node serves).
+    ok(&["request", "transition", "--dir", &fr_dir, &sent, "send"]);
+    std::fs::create_dir_all(p("data")).unwrap();
+    std::fs::write(
+        tmp.path().join("data/logs.txt"),
+        b"203.0.113.9 2026-11-20\n",
+    )
+    .unwrap();
+
+    // br-247's age key comes from the directory; fr's own key signs; the request's thread is recorded.
+    let out = ok(&[
+        "evidence",
+        "seal",
+        "--dir",
+        &fr_dir,
+        "--to",
+        "br-247",
+        "--request",
+        &sent,
+        "--out",
+        &p("pkg.age"),
+        &p("data"),
+    ]);
+    assert!(out.contains("sealed 1 file(s)"), "{out}");
+    let fr_key = comity_node::config::open(&fr)
+        .unwrap()
+        .identity
+        .signing_public_key;
+    let verified = ok(&[
+        "evidence",
+        "verify",
+        &p("pkg.age"),
+        "--identity",
+        &format!("{}/age.key", p("br")),
+        "--producer-key",
+        &fr_key,
+    ]);
+    assert!(verified.contains("bag checked"), "{verified}");
+    assert!(tmp.path().join("pkg.age.seal.json").exists());
+
+    // Refusals name the fix: an authority not in the directory, a request that is not linked, a key and a node.
+    for (args, needle) in [
+        (
+            vec!["--to", "xx-nobody", "--request", sent.as_str()],
+            "`xx-nobody` is not in directory version 1",
+        ),
+        (
+            vec!["--to", "br-247", "--request", local.as_str()],
+            "was neither received from nor sent to",
+        ),
+    ] {
+        let mut all = vec!["evidence", "seal", "--dir", fr_dir.as_str()];
+        all.extend(args);
+        let out_file = p("other.age");
+        all.extend(["--out", out_file.as_str(), "--"]);
+        let data_dir = p("data");
+        all.push(data_dir.as_str());
+        let out = comity(&all);
+        assert!(!out.status.success());
+        assert!(text(&out).1.contains(needle), "{:?}", text(&out));
+        assert!(!tmp.path().join("other.age").exists());
+    }
+    let out = comity(&[
+        "evidence",
+        "seal",
+        "--to",
+        "br-247",
+        "--out",
+        &p("x.age"),
+        &p("data"),
+    ]);
+    assert!(!out.status.success(), "--to needs --dir");
+
+    // Attached and queued; listed with its status.
+    let out = ok(&[
+        "evidence",
+        "send",
+        "--dir",
+        &fr_dir,
+        "--request",
+        &sent,
+        &p("pkg.age"),
+    ]);
+    assert!(
+        out.contains("outgoing to br-247 (pending, 0/1 chunks)"),
+        "{out}"
+    );
+    assert!(out.contains("queued"), "{out}");
+    let listed = ok(&[
+        "evidence",
+        "list",
+        "--dir",
+        &fr_dir,
+        "--request",
+        &sent,
+        "--json",
+    ]);
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed["evidence"][0]["transfer"], "pending");
+    assert_eq!(listed["evidence"][0]["seal_status"], "statement");
+    let out = comity(&[
+        "evidence",
+        "send",
+        "--dir",
+        &fr_dir,
+        "--request",
+        &sent,
+        &p("pkg.age"),
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("exists already"), "{:?}", text(&out));
+    let out = comity(&[
+        "evidence",
+        "send",
+        "--dir",
+        &fr_dir,
+        "--request",
+        &local,
+        &p("pkg.age"),
+    ]);
+    assert!(
+        text(&out).1.contains("nothing was stored"),
+        "{:?}",
+        text(&out)
+    );
+}

@@ -5,6 +5,7 @@
 //! was told to serve plain HTTP on loopback), every form carries the session's CSRF token, and every page and action
 //! is decided by the access policy ([`crate::access`]).
 
+mod evidence;
 mod forms;
 pub mod i18n;
 mod pages;
@@ -109,6 +110,14 @@ pub fn router(_state: &AppState) -> Router<AppState> {
         .route("/findings", post(pages::live_findings))
         .route("/requests/{id}", get(pages::request_page))
         .route("/requests/{id}/step", post(pages::request_step))
+        .route(
+            "/requests/{id}/evidence/{evidence_id}",
+            get(evidence::package),
+        )
+        .route(
+            "/requests/{id}/evidence/{evidence_id}/statement",
+            get(evidence::statement),
+        )
         .route("/directory", get(pages::directory))
         .route("/statistics", get(statistics::page))
         .route("/statistics.csv", get(statistics::csv))

@@ -882,6 +882,7 @@ fn request_page_markup(
     view: &RequestView,
     findings: Option<Vec<FindingView>>,
     notice: Option<String>,
+    evidence: &[crate::evidence::EvidenceView],
 ) -> Markup {
     let lang = user.lang;
     let own = state.service.identity().authority.to_string();
@@ -958,6 +959,7 @@ fn request_page_markup(
                 @for a in &others { (step_form(lang, user, &view.id, view.version, a, &grounds)) }
             }
         }
+        (super::evidence::section(lang, &view.id, evidence))
         section aria-labelledby="timeline" {
             h2 id="timeline" { (t(lang, "timeline")) }
             ol class="timeline" {
@@ -1007,7 +1009,8 @@ pub(super) async fn request_page(
         return Err(UiError::Forbidden(lang));
     }
     let findings = page_findings(&state, &view).await;
-    let body = request_page_markup(&state, &shared, &user, &view, findings, None);
+    let evidence = super::evidence::of_request(&state, &view.id).await;
+    let body = request_page_markup(&state, &shared, &user, &view, findings, None, &evidence);
     Ok(html(
         StatusCode::OK,
         layout(
@@ -1047,8 +1050,17 @@ pub(super) async fn request_step(
         return Err(UiError::Forbidden(lang));
     }
     let findings = page_findings(&state, &view).await;
+    let evidence = super::evidence::of_request(&state, &view.id).await;
     let again = |notice: String, findings: Option<Vec<FindingView>>| -> Response {
-        let body = request_page_markup(&state, &shared, &user, &view, findings, Some(notice));
+        let body = request_page_markup(
+            &state,
+            &shared,
+            &user,
+            &view,
+            findings,
+            Some(notice),
+            &evidence,
+        );
         html(
             StatusCode::UNPROCESSABLE_ENTITY,
             layout(

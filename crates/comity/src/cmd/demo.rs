@@ -4,7 +4,8 @@
 //! France's 24/7 point asks Brazil's 24/7 point to preserve data in an emergency; Brazil forwards to the hosting
 //! provider, which preserves; the confirmation travels back. France's central authority then sends a mutual legal
 //! assistance request, authorised by a judge; Brazil's central authority executes it and the provider's data come back
-//! as a sealed evidence package. A forged message is refused with a signed negative receipt. `--once` exits non-zero
+//! as a sealed evidence package, sealed inside br-central's node, carried to fr-central in chunks and acknowledged
+//! with a signed receipt. A forged message is refused with a signed negative receipt. `--once` exits non-zero
 //! if any check failed.
 
 use std::path::{Path, PathBuf};
@@ -735,15 +736,53 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("       {e:#}");
     }
 
-    println!("\n3. The data come back as sealed evidence");
-    let evidence_ok = sealed_evidence(&root, &mla_id).await;
+    println!("\n3. The data come back as sealed evidence, acknowledged with a signed receipt");
+    let executed_id = brc_id.clone();
+    let order_id = mla_id.clone();
+    let sealed = seal_for_requester(&root, &order_id, operator.public_key()).await;
     walk.check(
-        "br-hosting",
-        "sealed for fr-central (BagIt + CASE/UCO + DSSE in age); fr-central opened and verified it",
-        evidence_ok.is_ok(),
+        "br-central",
+        "the provider's data sealed with br-central's node key to fr-central's age key from the directory",
+        sealed.is_ok(),
     );
-    if let Err(e) = evidence_ok {
-        println!("       {e:#}");
+    match sealed {
+        Ok((package, statement)) => {
+            let attached = attach(&walk.http, brc, &executed_id, &package, &statement).await;
+            let attached_ok = attached.is_ok();
+            walk.check(
+                "br-central",
+                "attached to the executed request (BagIt + CASE/UCO + DSSE in age); its transfer is queued",
+                attached_ok,
+            );
+            if let Err(e) = attached {
+                println!("       {e:#}");
+            }
+            let received = walk
+                .until(
+                    frc,
+                    "the package arrived, checked down to every file",
+                    &format!("/api/v1/requests/{order_id}/evidence"),
+                    |v| v["evidence"][0]["seal_status"] == "bag",
+                )
+                .await;
+            walk.until(
+                brc,
+                "fr-central's signed receipt for the package verified",
+                &format!("/api/v1/requests/{executed_id}/evidence"),
+                |v| v["evidence"][0]["receipt"] == "received",
+            )
+            .await;
+            let opened = open_received(&walk.http, frc, &root, &received["evidence"][0]).await;
+            walk.check(
+                "fr-central",
+                "  ...downloaded, opened and verified against br-central's key",
+                opened.is_ok(),
+            );
+            if let Err(e) = opened {
+                println!("       {e:#}");
+            }
+        }
+        Err(e) => println!("       {e:#}"),
     }
 
     println!("\n4. A forged emergency request is refused");
@@ -815,7 +854,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The provider seals its data for France's central authority; France opens and verifies the package.
 /// Fetches and verifies both nodes' published logs and reconciles what `a` sent to `b` this year.
 async fn reconcile_logs(
     http: &reqwest::Client,
@@ -841,10 +879,17 @@ async fn reconcile_logs(
     ))
 }
 
-async fn sealed_evidence(root: &Path, request_id: &str) -> anyhow::Result<()> {
+/// The provider's data, sealed by the central authority that executed the request, inside its node: its own key
+/// signs, the recipient's age key comes from the directory, and the package names the request's thread (`thread`,
+/// fr-central's request id). Returns the package and its seal statement.
+async fn seal_for_requester(
+    root: &Path,
+    thread: &str,
+    operator: comity_seal::PublicKey,
+) -> anyhow::Result<(PathBuf, Vec<u8>)> {
     let root = root.to_owned();
-    let request_id = request_id.to_owned();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+    let thread = thread.to_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<(PathBuf, Vec<u8>)> {
         let data = root.join("br-hosting").join("production");
         std::fs::create_dir_all(&data)?;
         std::fs::write(
@@ -855,18 +900,28 @@ async fn sealed_evidence(root: &Path, request_id: &str) -> anyhow::Result<()> {
             data.join("subscriber.json"),
             b"{\"account\":\"cust-4411\",\"created\":\"2025-03-02\"}\n",
         )?;
-        let producer =
-            NodeSigningKey::read(&root.join("br-hosting").join(config::SIGNING_KEY_FILE))?;
-        let identity = comity_seal::keys::read_age_identity(
-            &root.join("fr-central").join(config::AGE_IDENTITY_FILE),
-        )?;
-        let package = root.join("evidence.age");
+        let host = root.join("br-central");
+        let producer = NodeSigningKey::read(&host.join(config::SIGNING_KEY_FILE))?;
+        let envelope =
+            comity_seal::Envelope::from_json(&std::fs::read(host.join(config::DIRECTORY_FILE))?)?;
+        let directory =
+            comity_node::federation::directory::Directory::verify(&envelope, &operator)?;
+        let recipient = directory
+            .authority("fr-central")
+            .context("fr-central is not in br-central's directory")?
+            .entry
+            .age_recipient
+            .parse()
+            .map_err(|_| anyhow::anyhow!("fr-central's age recipient is malformed"))?;
+        let package = host.join("answer.age");
         comity_evidence::seal(
             comity_evidence::SealOptions {
-                recipients: vec![identity.to_public()],
+                recipients: vec![recipient],
                 signing_key: &producer,
-                request_id: Some(request_id),
-                source_organization: "Example Hosting Ltda (br-hosting)".into(),
+                request_id: Some(thread),
+                source_organization:
+                    "Brazil, central authority (br-central), data produced by Example Hosting Ltda"
+                        .into(),
                 legal_basis: Some(
                     "BC Art 31; mutual legal assistance request executed by br-central".into(),
                 ),
@@ -877,12 +932,74 @@ async fn sealed_evidence(root: &Path, request_id: &str) -> anyhow::Result<()> {
             },
             &package,
         )?;
-        comity_evidence::verify(&package, Some(&identity), Some(&producer.public_key()))?;
+        let statement = std::fs::read(comity_evidence::statement_path(&package))?;
+        Ok((package, statement))
+    })
+    .await?
+}
+
+/// Attaches a sealed package to a request over the API, as `comity evidence send` does on the node directory.
+async fn attach(
+    http: &reqwest::Client,
+    node: &DemoNode,
+    request: &str,
+    package: &Path,
+    statement: &[u8],
+) -> anyhow::Result<()> {
+    use base64::Engine;
+    let response = http
+        .post(format!("{}/api/v1/requests/{request}/evidence", node.base))
+        .bearer_auth(&node.token)
+        .header(
+            "comity-seal-statement",
+            base64::engine::general_purpose::STANDARD.encode(statement),
+        )
+        .header("content-type", "application/octet-stream")
+        .body(std::fs::read(package)?)
+        .send()
+        .await?;
+    let status = response.status();
+    anyhow::ensure!(status == 201, "HTTP {status}: {}", response.text().await?);
+    Ok(())
+}
+
+/// France downloads the package and its statement, then opens and verifies it with its age identity against the
+/// provider's key.
+async fn open_received(
+    http: &reqwest::Client,
+    node: &DemoNode,
+    root: &Path,
+    evidence: &Value,
+) -> anyhow::Result<()> {
+    let url = format!(
+        "{}{}",
+        node.base,
+        evidence["package_url"].as_str().context("no package_url")?
+    );
+    let get = |url: String| async move {
+        let response = http.get(url).bearer_auth(&node.token).send().await?;
+        anyhow::ensure!(response.status() == 200, "HTTP {}", response.status());
+        Ok::<_, anyhow::Error>(response.bytes().await?)
+    };
+    let package = root.join("fr-central").join("received.age");
+    std::fs::write(&package, get(url.clone()).await?)?;
+    std::fs::write(
+        comity_evidence::statement_path(&package),
+        get(format!("{url}/statement")).await?,
+    )?;
+    let root = root.to_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let identity = comity_seal::keys::read_age_identity(
+            &root.join("fr-central").join(config::AGE_IDENTITY_FILE),
+        )?;
+        let producer =
+            NodeSigningKey::read(&root.join("br-central").join(config::SIGNING_KEY_FILE))?;
         comity_evidence::open(
             &package,
             &identity,
             &root.join("fr-central").join("received-evidence"),
         )?;
+        comity_evidence::verify(&package, Some(&identity), Some(&producer.public_key()))?;
         Ok(())
     })
     .await?

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod directory;
+pub mod evidence;
 pub mod init;
 pub mod log;
 pub mod migrate;

@@ -229,3 +229,18 @@ mechanism-joint-investigation = التحقيق المشترك
 mechanism-asset-freeze-seizure = تجميد الأصول أو حجزها
 mechanism-confiscation = المصادرة
 mechanism-asset-return = إعادة الأصول
+
+## Evidence on the request page
+evidence = الأدلة
+evidence-none = لا توجد أدلة بعد
+evidence-seal = الختم
+evidence-seal-bag = تم التحقق: فُحص كل ملف
+evidence-seal-statement = تم التحقق: التوقيع والبصمة
+evidence-receipt = الإيصال
+evidence-receipt-received = تم استلام إيصال موقّع
+evidence-receipt-issued = تم إرسال إيصال موقّع
+evidence-receipt-none = بانتظار الإيصال
+evidence-download = تنزيل الحزمة
+evidence-statement = بيان الختم
+evidence-from = من
+evidence-to = إلى

@@ -227,3 +227,18 @@ mechanism-joint-investigation = Joint investigation
 mechanism-asset-freeze-seizure = Freezing or seizure of assets
 mechanism-confiscation = Confiscation
 mechanism-asset-return = Return of assets
+
+## Evidence on the request page
+evidence = Evidence
+evidence-none = No evidence yet
+evidence-seal = Seal
+evidence-seal-bag = verified: every file checked
+evidence-seal-statement = verified: signature and digest
+evidence-receipt = Receipt
+evidence-receipt-received = signed receipt received
+evidence-receipt-issued = signed receipt sent
+evidence-receipt-none = awaiting receipt
+evidence-download = Download package
+evidence-statement = Seal statement
+evidence-from = from
+evidence-to = to

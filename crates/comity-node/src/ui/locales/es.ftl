@@ -227,3 +227,18 @@ mechanism-joint-investigation = Investigación conjunta
 mechanism-asset-freeze-seizure = Embargo preventivo o incautación de bienes
 mechanism-confiscation = Decomiso
 mechanism-asset-return = Restitución de bienes
+
+## Evidence on the request page
+evidence = Pruebas
+evidence-none = Aún no hay pruebas
+evidence-seal = Sello
+evidence-seal-bag = verificado: cada archivo comprobado
+evidence-seal-statement = verificado: firma y huella
+evidence-receipt = Acuse de recibo
+evidence-receipt-received = acuse firmado recibido
+evidence-receipt-issued = acuse firmado enviado
+evidence-receipt-none = en espera de acuse
+evidence-download = Descargar el paquete
+evidence-statement = Declaración de sellado
+evidence-from = de parte de
+evidence-to = para

@@ -227,3 +227,18 @@ mechanism-joint-investigation = Enquête commune
 mechanism-asset-freeze-seizure = Gel ou saisie d'avoirs
 mechanism-confiscation = Confiscation
 mechanism-asset-return = Restitution d'avoirs
+
+## Evidence on the request page
+evidence = Preuves
+evidence-none = Aucune preuve pour l'instant
+evidence-seal = Scellé
+evidence-seal-bag = vérifié : chaque fichier contrôlé
+evidence-seal-statement = vérifié : signature et empreinte
+evidence-receipt = Accusé de réception
+evidence-receipt-received = accusé signé reçu
+evidence-receipt-issued = accusé signé envoyé
+evidence-receipt-none = en attente d'accusé
+evidence-download = Télécharger le paquet
+evidence-statement = Déclaration de scellé
+evidence-from = de
+evidence-to = à

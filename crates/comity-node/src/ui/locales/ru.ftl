@@ -228,3 +228,18 @@ mechanism-joint-investigation = Совместное расследование
 mechanism-asset-freeze-seizure = Замораживание или арест имущества
 mechanism-confiscation = Конфискация
 mechanism-asset-return = Возвращение имущества
+
+## Evidence on the request page
+evidence = Доказательства
+evidence-none = Доказательств пока нет
+evidence-seal = Печать
+evidence-seal-bag = проверено: каждый файл
+evidence-seal-statement = проверено: подпись и хеш
+evidence-receipt = Квитанция
+evidence-receipt-received = подписанная квитанция получена
+evidence-receipt-issued = подписанная квитанция отправлена
+evidence-receipt-none = ожидается квитанция
+evidence-download = Скачать пакет
+evidence-statement = Заявление о печати
+evidence-from = от
+evidence-to = для

@@ -226,3 +226,18 @@ mechanism-joint-investigation = 联合调查
 mechanism-asset-freeze-seizure = 冻结或扣押资产
 mechanism-confiscation = 没收
 mechanism-asset-return = 返还资产
+
+## Evidence on the request page
+evidence = 证据
+evidence-none = 暂无证据
+evidence-seal = 封印
+evidence-seal-bag = 已验证：每个文件均已核对
+evidence-seal-statement = 已验证：签名与摘要
+evidence-receipt = 回执
+evidence-receipt-received = 已收到签名回执
+evidence-receipt-issued = 已发送签名回执
+evidence-receipt-none = 等待回执
+evidence-download = 下载证据包
+evidence-statement = 封印声明
+evidence-from = 来自
+evidence-to = 发往
