@@ -602,6 +602,22 @@ async fn an_emergency_preservation_crosses_to_brazil_whose_caseworker_preserves_
     .await
     .unwrap();
     shot(&s, "fed-br-1-decision").await;
+    // The requested side answers its checklist (non-discrimination) before deciding, where it applies.
+    let questions = s
+        .run(
+            "return document.querySelectorAll('form.step-preserve input[type=radio][value=no]').length;",
+            serde_json::json!([]),
+        )
+        .await
+        .unwrap();
+    for i in 0..questions.as_u64().unwrap_or(0) {
+        s.click(&format!(
+            "form.step-preserve fieldset.checklist:nth-of-type({}) input[value=no]",
+            i + 1
+        ))
+        .await
+        .unwrap();
+    }
     s.click("form.step-preserve button[type=submit]")
         .await
         .unwrap();

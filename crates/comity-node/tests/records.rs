@@ -409,6 +409,16 @@ async fn an_emergency_order_not_validated_in_48_hours_is_quarantined() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["findings"][0]["code"], "validation.lapsed", "{v}");
 
+    // Nothing received under it is released.
+    let (s, v) = f
+        .call(
+            "GET",
+            &format!("/api/v1/requests/{lapsing}/evidence/ev-any"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::LOCKED, "{v}");
+
     let v = f.get(&format!("/api/v1/requests/{kept}")).await;
     assert!(v["records"]["quarantine"].is_null(), "{v}");
 }

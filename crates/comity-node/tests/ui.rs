@@ -840,3 +840,161 @@ async fn decision_form_consults_then_refuses_with_a_ground_and_reasons() {
         "a stale version is a conflict, not an overwrite"
     );
 }
+
+#[tokio::test]
+async fn an_administrator_manages_the_accounts_of_their_authority() {
+    let f = fixture().await;
+    let admin = f.user("ada", Role::Admin, "en").await;
+    let worker = f.user("alice", Role::Caseworker, "en").await;
+    let mut caseworker = Visitor::new(&f);
+    caseworker.login("alice", PASSWORD, &worker).await;
+    assert_eq!(
+        caseworker.get("/users").await.status,
+        StatusCode::FORBIDDEN,
+        "only an administrator manages accounts"
+    );
+
+    let mut v = Visitor::new(&f);
+    v.login("ada", PASSWORD, &admin).await;
+    let page = v.get("/users").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("alice"), "{}", page.body);
+    let csrf = v.csrf().await;
+    // A password too short is refused with the reason, and no account is made.
+    let short = v
+        .post(
+            "/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "jeanne"),
+                ("display_name", "Jeanne"),
+                ("role", "judge"),
+                ("language", "fr"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.body.contains("role=\"alert\""), "{}", short.body);
+    let added = v
+        .post(
+            "/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "jeanne"),
+                ("display_name", "Jeanne"),
+                ("role", "judge"),
+                ("language", "fr"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    assert!(added.body.contains("TOTP"), "the secret is shown once");
+    // The new judge has a signing key of their own.
+    assert!(
+        comity_node::judicial::public_key(f.node.service.store(), "jeanne")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Disabling needs the CSRF token, then works.
+    assert_eq!(
+        v.post("/users/alice/disable", &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let disabled = v.post("/users/alice/disable", &[("csrf", &csrf)]).await;
+    assert_eq!(disabled.status, StatusCode::OK);
+    let mut again = Visitor::new(&f);
+    assert_ne!(
+        again.login("alice", PASSWORD, &worker).await.status,
+        StatusCode::SEE_OTHER,
+        "a disabled account cannot sign in"
+    );
+}
+
+#[tokio::test]
+async fn a_judge_authorises_in_the_browser_by_signing_with_their_password() {
+    let f = fixture().await;
+    let judge = f.user("jean", Role::Judge, "fr").await;
+    let case = f
+        .node
+        .service
+        .create_case(
+            serde_json::from_value(serde_json::json!({"reference": "J-1", "title": "t"})).unwrap(),
+            "alice",
+        )
+        .await
+        .unwrap();
+    let doc = serde_json::json!({
+        "mechanism": "mla-stored-data",
+        "requested_state": "BR",
+        "instrument": "BC",
+        "offences": [{"catalogue_entry": "illegal-access", "national_provision": "CP 323-1", "max_penalty_months": 36}],
+        "summary_of_facts": "Intrusion",
+        "data_sought": [{"category": "content", "description": "messages"}],
+        "relation_to_offence": "origin",
+        "necessity": "only the host holds them",
+        "assistance_sought": "search and seizure",
+        "purpose": "prosecution",
+        "language": "en"
+    });
+    let r = f
+        .node
+        .service
+        .create_request(
+            comity_node::wire::NewRequestInput {
+                case_id: case.id,
+                document: serde_json::from_value(doc).unwrap(),
+            },
+            "alice",
+        )
+        .await
+        .unwrap();
+    f.node
+        .service
+        .transition(
+            &r.id,
+            serde_json::from_value(serde_json::json!({"action": "submit-for-authorisation"}))
+                .unwrap(),
+            "alice",
+        )
+        .await
+        .unwrap();
+    let mut v = Visitor::new(&f);
+    v.login("jean", PASSWORD, &judge).await;
+    let url = format!("/requests/{}", r.id);
+    let page = v.get(&url).await;
+    assert!(
+        page.body.contains("name=\"password\""),
+        "the authorise form asks for the judge's password"
+    );
+    let csrf = v.csrf().await;
+    let wrong = v
+        .post(
+            &format!("{url}/step"),
+            &[
+                ("csrf", &csrf),
+                ("action", "authorise"),
+                ("password", "not the password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains("does not open"), "{}", wrong.body);
+    let ok = v
+        .post(
+            &format!("{url}/step"),
+            &[
+                ("csrf", &csrf),
+                ("action", "authorise"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let view = f.node.service.request(&r.id).await.unwrap();
+    assert_eq!(view.state, "authorised");
+    let last = view.events.last().unwrap();
+    assert_eq!(last.actor, "jean");
+}

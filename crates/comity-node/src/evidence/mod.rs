@@ -326,6 +326,20 @@ impl NodeService {
         })
     }
 
+    /// Refuses to release evidence received under a quarantined request (an emergency order not validated in time).
+    async fn refuse_if_quarantined(&self, request_id: &str) -> Result<(), EvidenceError> {
+        let events = self.store.events(request_id).await?;
+        if crate::records::quarantined(&events) {
+            return Err(EvidenceError::refused(
+                StatusCode::LOCKED,
+                "quarantined",
+                "The evidence is quarantined",
+                "the emergency order was not validated in time: data received under it may not be used or released",
+            ));
+        }
+        Ok(())
+    }
+
     /// One evidence record of a request.
     pub async fn evidence_record(
         &self,
@@ -353,6 +367,7 @@ impl NodeService {
     ) -> Result<(EvidenceRecord, axum::body::Body), EvidenceError> {
         use sha2::Digest;
         const PART: u64 = 1 << 20;
+        self.refuse_if_quarantined(request_id).await?;
         let record = self.evidence_record(request_id, evidence_id).await?;
         let id = blob_id(&record.package_sha256)?;
         let blobs = self.evidence_or_refuse()?.blobs().await?.clone();
@@ -406,6 +421,7 @@ impl NodeService {
         request_id: &str,
         evidence_id: &str,
     ) -> Result<(EvidenceRecord, Vec<u8>), EvidenceError> {
+        self.refuse_if_quarantined(request_id).await?;
         let record = self.evidence_record(request_id, evidence_id).await?;
         let id = blob_id(&record.package_sha256)?;
         let blobs = self.evidence_or_refuse()?.blobs().await?;

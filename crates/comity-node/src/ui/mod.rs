@@ -9,8 +9,10 @@ mod evidence;
 mod forms;
 pub mod i18n;
 mod pages;
+mod records;
 mod safeguards;
 mod statistics;
+mod users;
 
 use std::sync::Arc;
 
@@ -122,6 +124,9 @@ pub fn router(_state: &AppState) -> Router<AppState> {
         .route("/statistics", get(statistics::page))
         .route("/statistics.csv", get(statistics::csv))
         .route("/audit", get(pages::audit))
+        .route("/users", get(users::list).post(users::add))
+        .route("/users/{name}/disable", post(users::disable))
+        .route("/users/{name}/reset", post(users::reset))
         .route("/assets/app.css", get(asset_css))
         .route("/assets/app.js", get(asset_js))
         .layer(middleware::from_fn(security_headers))

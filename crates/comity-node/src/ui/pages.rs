@@ -80,6 +80,7 @@ fn layout(
                                 @if may(Action::Directory) { li { a href="/directory" { (t(lang, "nav-directory")) } } }
                                 @if may(Action::Statistics) { li { a href="/statistics" { (t(lang, "nav-statistics")) } } }
                                 @if may(Action::Audit) { li { a href="/audit" { (t(lang, "nav-audit")) } } }
+                                @if may(Action::ManageUsers) { li { a href="/users" { (t(lang, "nav-users")) } } }
                             }
                         }
                         div class="who" {
@@ -836,6 +837,7 @@ fn step_form(
     version: u64,
     step: &str,
     grounds: &[(String, String)],
+    checklist: &[crate::safeguards::ChecklistItemView],
 ) -> Markup {
     let needs_reason = matches!(
         step,
@@ -862,6 +864,7 @@ fn step_form(
                     }
                 }
             }
+            (super::records::checklist_fields(lang, step, checklist))
             @if step == "authorise" {
                 label for="judge-password" { (t(lang, "judge-password")) }
                 input type="password" id="judge-password" name="password" autocomplete="current-password" required;
@@ -875,6 +878,14 @@ fn step_form(
     }
 }
 
+/// What the request page shows besides the request itself.
+struct Extras {
+    /// Evidence held against it.
+    evidence: Vec<crate::evidence::EvidenceView>,
+    /// The requested side's checklist, for the decision forms.
+    checklist: Vec<crate::safeguards::ChecklistItemView>,
+}
+
 fn request_page_markup(
     state: &AppState,
     shared: &Shared,
@@ -882,8 +893,9 @@ fn request_page_markup(
     view: &RequestView,
     findings: Option<Vec<FindingView>>,
     notice: Option<String>,
-    evidence: &[crate::evidence::EvidenceView],
+    extras: &Extras,
 ) -> Markup {
+    let (evidence, checklist) = (&extras.evidence, &extras.checklist);
     let lang = user.lang;
     let own = state.service.identity().authority.to_string();
     let authority = owner(view, &own);
@@ -947,19 +959,21 @@ fn request_page_markup(
                 }
             }
         }
+        (super::records::records_section(lang, view))
         @if !decisions.is_empty() {
             section aria-labelledby="decision" class="decision" {
                 h2 id="decision" { (t(lang, "decision-title")) }
-                @for a in &decisions { (step_form(lang, user, &view.id, view.version, a, &grounds)) }
+                @for a in &decisions { (step_form(lang, user, &view.id, view.version, a, &grounds, checklist)) }
             }
         }
         @if !others.is_empty() {
             section aria-labelledby="steps" {
                 h2 id="steps" { (t(lang, "steps-title")) }
-                @for a in &others { (step_form(lang, user, &view.id, view.version, a, &grounds)) }
+                @for a in &others { (step_form(lang, user, &view.id, view.version, a, &grounds, &[])) }
             }
         }
         (super::evidence::section(lang, &view.id, evidence))
+        (super::records::exchange_section(lang, view))
         section aria-labelledby="timeline" {
             h2 id="timeline" { (t(lang, "timeline")) }
             ol class="timeline" {
@@ -1009,8 +1023,11 @@ pub(super) async fn request_page(
         return Err(UiError::Forbidden(lang));
     }
     let findings = page_findings(&state, &view).await;
-    let evidence = super::evidence::of_request(&state, &view.id).await;
-    let body = request_page_markup(&state, &shared, &user, &view, findings, None, &evidence);
+    let extras = Extras {
+        evidence: super::evidence::of_request(&state, &view.id).await,
+        checklist: super::records::checklist(&state, &view).await,
+    };
+    let body = request_page_markup(&state, &shared, &user, &view, findings, None, &extras);
     Ok(html(
         StatusCode::OK,
         layout(
@@ -1050,7 +1067,14 @@ pub(super) async fn request_step(
         return Err(UiError::Forbidden(lang));
     }
     let findings = page_findings(&state, &view).await;
-    let evidence = super::evidence::of_request(&state, &view.id).await;
+    let extras = Extras {
+        evidence: super::evidence::of_request(&state, &view.id).await,
+        checklist: if DECISIONS.contains(&step.as_str()) {
+            super::records::checklist(&state, &view).await
+        } else {
+            Vec::new()
+        },
+    };
     let again = |notice: String, findings: Option<Vec<FindingView>>| -> Response {
         let body = request_page_markup(
             &state,
@@ -1059,7 +1083,7 @@ pub(super) async fn request_step(
             &view,
             findings,
             Some(notice),
-            &evidence,
+            &extras,
         );
         html(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -1095,7 +1119,9 @@ pub(super) async fn request_step(
                 grounds: form.all("grounds"),
                 expected_version: form.get("version").and_then(|v| v.parse().ok()),
                 issuer: None,
-                checklist: Vec::new(),
+                checklist: super::records::checklist_answers(&extras.checklist, |k| {
+                    form.get(k).map(str::to_owned)
+                }),
                 recipient: None,
                 authorisation,
             };

@@ -244,3 +244,37 @@ evidence-download = تنزيل الحزمة
 evidence-statement = بيان الختم
 evidence-from = من
 evidence-to = إلى
+
+## Accountability on the request page
+exchange-title = الرسائل وإشعارات الاستلام
+exchange-receipt = إشعار استلام موقّع من { $who }
+exchange-logged = سجّلها { $who } بوصفها الورقة { $index } في سجله العام
+exchange-proof = الإثبات (تحقق منه بالأمر comity log check-proof)
+exchange-proof-pending = في انتظار إثبات سجل الجهة المستلمة
+records-title = الضمانات المسجلة
+quarantined = في الحجر:
+validation = المصادقة على الأمر العاجل
+speciality = لا يجوز استخدام الأدلة إلا في
+consents = موافقات الدولة المقدِّمة
+onward-uses = الاستخدامات اللاحقة المسجلة
+notice = إخطار الشخص المعني
+checklist-concern = يوجد ما يدعو إلى القلق
+checklist-no-concern = لا يوجد ما يدعو إلى القلق
+checklist-note = ما تم النظر فيه
+
+## Accounts
+nav-users = المستخدمون
+users-title = حسابات هذه السلطة
+users-username = اسم الدخول
+users-name = الاسم
+users-role = الدور
+users-status = الحالة
+users-actions = الإجراءات
+users-disabled = معطّل
+users-active = نشط
+users-disable = تعطيل
+users-reset = إعادة التعيين بكلمة المرور هذه
+users-new-password = كلمة مرور جديدة (12 حرفًا على الأقل)
+users-add = إضافة حساب
+users-enrolled = الحساب جاهز:
+users-totp-once = سر TOTP يظهر الآن فقط؛ أدخله في تطبيق المصادقة الخاص بالمستخدم:

@@ -242,3 +242,37 @@ evidence-download = Download package
 evidence-statement = Seal statement
 evidence-from = from
 evidence-to = to
+
+## Accountability on the request page
+exchange-title = Messages and receipts
+exchange-receipt = Signed receipt from { $who }
+exchange-logged = { $who } logged it as leaf { $index } of its public log
+exchange-proof = Proof (check it with comity log check-proof)
+exchange-proof-pending = Waiting for the receiver’s log proof
+records-title = Safeguards on record
+quarantined = Quarantined:
+validation = Validation of the emergency order
+speciality = Evidence may serve only
+consents = Consents of the providing State
+onward-uses = Onward uses recorded
+notice = Notice to the person concerned
+checklist-concern = Concern present
+checklist-no-concern = No concern
+checklist-note = What was considered
+
+## Accounts
+nav-users = Users
+users-title = Accounts of this authority
+users-username = Login name
+users-name = Name
+users-role = Role
+users-status = Status
+users-actions = Actions
+users-disabled = disabled
+users-active = active
+users-disable = Disable
+users-reset = Reset with this password
+users-new-password = New password (12 characters or more)
+users-add = Add an account
+users-enrolled = Account ready:
+users-totp-once = TOTP secret, shown only now; enter it in the user’s authenticator app:

@@ -242,3 +242,37 @@ evidence-download = Descargar el paquete
 evidence-statement = Declaración de sellado
 evidence-from = de parte de
 evidence-to = para
+
+## Accountability on the request page
+exchange-title = Mensajes y acuses de recibo
+exchange-receipt = Acuse de recibo firmado por { $who }
+exchange-logged = { $who } lo registró como hoja { $index } de su registro público
+exchange-proof = Prueba (verifíquela con comity log check-proof)
+exchange-proof-pending = A la espera de la prueba del registro del destinatario
+records-title = Salvaguardias registradas
+quarantined = En cuarentena:
+validation = Validación de la orden de emergencia
+speciality = Las pruebas solo pueden servir para
+consents = Consentimientos del Estado que proporciona
+onward-uses = Usos ulteriores registrados
+notice = Notificación a la persona afectada
+checklist-concern = Existe una preocupación
+checklist-no-concern = Ninguna preocupación
+checklist-note = Elementos considerados
+
+## Accounts
+nav-users = Usuarios
+users-title = Cuentas de esta autoridad
+users-username = Nombre de usuario
+users-name = Nombre
+users-role = Función
+users-status = Estado
+users-actions = Acciones
+users-disabled = desactivada
+users-active = activa
+users-disable = Desactivar
+users-reset = Restablecer con esta contraseña
+users-new-password = Nueva contraseña (12 caracteres como mínimo)
+users-add = Añadir una cuenta
+users-enrolled = Cuenta lista:
+users-totp-once = Secreto TOTP, que solo se muestra ahora; introdúzcalo en la aplicación de autenticación del usuario:

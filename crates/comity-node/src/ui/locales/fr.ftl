@@ -242,3 +242,37 @@ evidence-download = Télécharger le paquet
 evidence-statement = Déclaration de scellé
 evidence-from = de
 evidence-to = à
+
+## Accountability on the request page
+exchange-title = Messages et accusés de réception
+exchange-receipt = Accusé de réception signé par { $who }
+exchange-logged = { $who } l’a inscrit comme feuille { $index } de son journal public
+exchange-proof = Preuve (à vérifier avec comity log check-proof)
+exchange-proof-pending = En attente de la preuve du journal du destinataire
+records-title = Garanties consignées
+quarantined = En quarantaine :
+validation = Validation de l’injonction d’urgence
+speciality = Les preuves ne peuvent servir qu’à
+consents = Consentements de l’État qui fournit
+onward-uses = Utilisations ultérieures consignées
+notice = Information de la personne concernée
+checklist-concern = Préoccupation constatée
+checklist-no-concern = Aucune préoccupation
+checklist-note = Éléments examinés
+
+## Accounts
+nav-users = Utilisateurs
+users-title = Comptes de cette autorité
+users-username = Identifiant
+users-name = Nom
+users-role = Rôle
+users-status = État
+users-actions = Actions
+users-disabled = désactivé
+users-active = actif
+users-disable = Désactiver
+users-reset = Réinitialiser avec ce mot de passe
+users-new-password = Nouveau mot de passe (12 caractères au moins)
+users-add = Ajouter un compte
+users-enrolled = Compte prêt :
+users-totp-once = Secret TOTP, affiché une seule fois ; saisissez-le dans l’application d’authentification de l’utilisateur :

@@ -243,3 +243,37 @@ evidence-download = Скачать пакет
 evidence-statement = Заявление о печати
 evidence-from = от
 evidence-to = для
+
+## Accountability on the request page
+exchange-title = Сообщения и подтверждения получения
+exchange-receipt = Подписанное подтверждение от { $who }
+exchange-logged = { $who } записал его как лист { $index } своего открытого журнала
+exchange-proof = Доказательство (проверьте командой comity log check-proof)
+exchange-proof-pending = Ожидается доказательство из журнала получателя
+records-title = Зафиксированные гарантии
+quarantined = На карантине:
+validation = Подтверждение срочного распоряжения
+speciality = Доказательства могут использоваться только для
+consents = Согласия предоставляющего государства
+onward-uses = Зафиксированное дальнейшее использование
+notice = Уведомление затронутого лица
+checklist-concern = Есть основания для опасения
+checklist-no-concern = Оснований для опасения нет
+checklist-note = Что было рассмотрено
+
+## Accounts
+nav-users = Пользователи
+users-title = Учётные записи этого органа
+users-username = Имя входа
+users-name = Имя
+users-role = Роль
+users-status = Состояние
+users-actions = Действия
+users-disabled = отключена
+users-active = активна
+users-disable = Отключить
+users-reset = Сбросить с этим паролем
+users-new-password = Новый пароль (не менее 12 символов)
+users-add = Добавить учётную запись
+users-enrolled = Учётная запись готова:
+users-totp-once = Секрет TOTP показывается только сейчас; введите его в приложение-аутентификатор пользователя:

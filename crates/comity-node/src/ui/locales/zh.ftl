@@ -241,3 +241,37 @@ evidence-download = 下载证据包
 evidence-statement = 封印声明
 evidence-from = 来自
 evidence-to = 发往
+
+## Accountability on the request page
+exchange-title = 消息与回执
+exchange-receipt = { $who } 签署的回执
+exchange-logged = { $who } 已将其记入公开日志，叶节点 { $index }
+exchange-proof = 证明（可用 comity log check-proof 核验）
+exchange-proof-pending = 正在等待接收方的日志证明
+records-title = 已记录的保障措施
+quarantined = 已隔离：
+validation = 紧急令的确认
+speciality = 证据仅可用于
+consents = 提供国的同意
+onward-uses = 已记录的后续使用
+notice = 向当事人发出的通知
+checklist-concern = 存在关切
+checklist-no-concern = 无关切
+checklist-note = 已考虑的情况
+
+## Accounts
+nav-users = 用户
+users-title = 本机关的账户
+users-username = 登录名
+users-name = 姓名
+users-role = 角色
+users-status = 状态
+users-actions = 操作
+users-disabled = 已停用
+users-active = 有效
+users-disable = 停用
+users-reset = 用此密码重置
+users-new-password = 新密码（至少 12 个字符）
+users-add = 添加账户
+users-enrolled = 账户已就绪：
+users-totp-once = TOTP 密钥仅显示这一次，请输入到该用户的身份验证应用中：
