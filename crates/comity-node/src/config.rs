@@ -133,6 +133,62 @@ pub struct NodeConfig {
     /// `[{ url = "https://...", key = "<cosignature vkey>", tls_cert_sha256 = "<hex>" }]` (`http://` only on loopback).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log_witnesses: Vec<LogWitnessConfig>,
+    /// Where evidence packages are kept, when not under `evidence/` in the node directory: S3-compatible storage
+    /// shared by every process serving the node. The secret key comes from `s3_secret_access_key_file` or
+    /// `COMITY_S3_SECRET_ACCESS_KEY`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_store: Option<EvidenceStoreConfig>,
+}
+
+/// The environment variable holding the object store's secret key (never written to `config.toml`).
+pub const S3_SECRET_ENV: &str = "COMITY_S3_SECRET_ACCESS_KEY";
+
+/// S3-compatible storage for evidence packages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceStoreConfig {
+    /// `http://host:port` or `https://host` (path-style requests).
+    pub s3_endpoint: String,
+    /// The region the server expects in signatures.
+    pub s3_region: String,
+    /// The bucket (created if missing).
+    pub s3_bucket: String,
+    /// The access key id.
+    pub s3_access_key_id: String,
+    /// A file holding the secret key (relative to the node directory), instead of the environment variable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_secret_access_key_file: Option<String>,
+}
+
+impl EvidenceStoreConfig {
+    /// The blob store it names, with the secret key from its file or the environment.
+    pub fn open(&self, node_dir: &Path) -> Result<comity_blob::s3::S3BlobStore, NodeDirError> {
+        let bad = |message: String| NodeDirError::BadConfig {
+            path: PathBuf::from(CONFIG_FILE),
+            message,
+        };
+        let secret = match &self.s3_secret_access_key_file {
+            Some(file) => {
+                let path = node_dir.join(file);
+                std::fs::read_to_string(&path)
+                    .map(|s| s.trim().to_owned())
+                    .map_err(|source| NodeDirError::Io { path, source })?
+            }
+            None => std::env::var(S3_SECRET_ENV).map_err(|_| {
+                bad(format!(
+                    "`evidence_store` names S3 storage; give its secret key in the environment variable {S3_SECRET_ENV} or in `s3_secret_access_key_file`"
+                ))
+            })?,
+        };
+        comity_blob::s3::S3BlobStore::new(comity_blob::s3::S3Config {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            bucket: self.s3_bucket.clone(),
+            access_key_id: self.s3_access_key_id.clone(),
+            secret_access_key: secret,
+        })
+        .map_err(|e| bad(format!("evidence_store: {e}")))
+    }
 }
 
 /// A log this node witnesses.
@@ -289,6 +345,7 @@ async fn write_node(
         witness_public_key: Some(log_keys.witness.verifier().to_key_string()),
         witness_follows: Vec::new(),
         log_witnesses: Vec::new(),
+        evidence_store: None,
     };
     let text = toml::to_string_pretty(&config).map_err(|e| NodeDirError::BadConfig {
         path: dir.join(CONFIG_FILE),

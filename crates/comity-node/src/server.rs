@@ -126,7 +126,11 @@ impl Node {
             store.shared(),
             clock,
         );
-        service = service.with_evidence(crate::evidence::EvidenceSide::new(dir));
+        let evidence = match &node_dir.config.evidence_store {
+            Some(s3) => crate::evidence::EvidenceSide::with_s3(dir, s3.open(dir)?),
+            None => crate::evidence::EvidenceSide::new(dir),
+        };
+        service = service.with_evidence(evidence);
         let keys = node_dir.log_keys()?;
         service = service.with_log_reader(crate::eventlog::LogReader::new(
             dir,
@@ -328,21 +332,20 @@ impl Node {
         let deliverer = self
             .deliver_in_background
             .then(|| tokio::spawn(deliver_forever(self.service.clone())));
+        // This process's name in the store's leases.
+        let holder = format!(
+            "serve-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        );
         let evidence_deliverer = self.deliver_in_background.then(|| {
             tokio::spawn(crate::evidence::transfer::deliver_forever(
                 self.service.clone(),
+                holder.clone(),
             ))
         });
         // Expiry clocks fire in one process of all those serving this node: the sweeper holds a store lease.
-        let sweeper = ClockSweeper::new(
-            self.service.clone(),
-            format!(
-                "serve-{}-{}",
-                std::process::id(),
-                uuid::Uuid::now_v7().simple()
-            ),
-            SWEEP_INTERVAL,
-        );
+        let sweeper = ClockSweeper::new(self.service.clone(), holder.clone(), SWEEP_INTERVAL);
         let (stop_sweeper, stopped) = tokio::sync::oneshot::channel::<()>();
         let sweeping = tokio::spawn(sweeper.run(async {
             let _ = stopped.await;

@@ -1076,3 +1076,116 @@ async fn full_size_chunks_pass_the_body_limit_of_the_api() {
         .unwrap();
     assert_eq!(download.as_ref(), &std::fs::read(&package).unwrap()[..]);
 }
+
+/// moto's S3 server on a free loopback port, stopped on drop (installed by
+/// `crates/comity-blob/tests/install-s3-server.sh`, which `.ci/run` calls).
+struct S3Server {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_s3_server() -> Result<S3Server, String> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| {
+            format!("cannot start moto_server ({e}); install it with crates/comity-blob/tests/install-s3-server.sh")
+        })?;
+    let server = S3Server {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(server);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Err("moto_server did not listen within 30 s".into())
+}
+
+#[tokio::test]
+async fn received_packages_go_to_the_object_store_the_node_is_configured_with() {
+    let server = match start_s3_server() {
+        Ok(s) => s,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let mut two = Two::new().await;
+    let (fr_id, br_id) = two.linked_request().await;
+    // fr-247 keeps its evidence in S3-compatible storage, the secret key in a file of its own.
+    two.stop("fr-247").await;
+    let dir = two.peer("fr-247").dir.clone();
+    std::fs::write(dir.join("s3.secret"), "comity-test-secret").unwrap();
+    let mut config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    config.push_str(&format!(
+        "\n[evidence_store]\ns3_endpoint = \"{}\"\ns3_region = \"us-east-1\"\ns3_bucket = \"fr-evidence\"\ns3_access_key_id = \"comity-test\"\ns3_secret_access_key_file = \"s3.secret\"\n",
+        server.endpoint
+    ));
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+    let clock = two.clock.clone();
+    let p = two.peers.iter_mut().find(|p| p.id == "fr-247").unwrap();
+    let node = open(&p.dir, &clock);
+    p.service = node.service.clone();
+    p.node = Some(node);
+    two.start("fr-247").await;
+
+    let package = two.seal(&two.key("br-247"), "fr-247", &fr_id, "answer");
+    two.service("br-247")
+        .attach_evidence(&br_id, &package, &statement_of(&package), "cli:test")
+        .await
+        .unwrap();
+    two.deliver_evidence("br-247").await;
+    let view = &two.evidence("br-247", &br_id).await[0];
+    assert_eq!(view.transfer.as_deref(), Some("delivered"), "{view:?}");
+
+    // The package is in the bucket, not on fr-247's disk, and downloads intact.
+    assert_eq!(
+        two.blobs("fr-247"),
+        0,
+        "nothing in the local evidence directory"
+    );
+    let bytes = std::fs::read(&package).unwrap();
+    let s3 = comity_blob::s3::S3BlobStore::new(comity_blob::s3::S3Config {
+        endpoint: server.endpoint.clone(),
+        region: "us-east-1".into(),
+        bucket: "fr-evidence".into(),
+        access_key_id: "comity-test".into(),
+        secret_access_key: "comity-test-secret".into(),
+    })
+    .unwrap();
+    use comity_blob::BlobStore;
+    assert!(
+        s3.contains(&comity_blob::BlobId::of(&bytes)).await.unwrap(),
+        "the package is in the bucket"
+    );
+    let received = &two.evidence("fr-247", &fr_id).await[0];
+    let (_, downloaded) = two
+        .service("fr-247")
+        .evidence_package(&fr_id, &received.id)
+        .await
+        .unwrap();
+    assert_eq!(downloaded, bytes);
+
+    // A node whose S3 secret is missing does not open, and says how to fix it.
+    std::fs::remove_file(dir.join("s3.secret")).unwrap();
+    let err = Node::open_with_clock(&dir, clock.clone()).err().unwrap();
+    assert!(err.to_string().contains("s3.secret"), "{err}");
+}

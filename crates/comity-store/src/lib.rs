@@ -411,6 +411,36 @@ pub const COPIED_TABLES: &[CopiedTable] = {
             order: "id",
             serial: Some("id"),
         },
+        // Evidence records (digests, sizes, signed statements, transfer state and receipts); the packages stay in
+        // the blob store. Uploads still being received are not copied: their senders resume them.
+        CopiedTable {
+            name: "evidence",
+            columns: &[
+                ("id", Text),
+                ("request_id", Text),
+                ("direction", Text),
+                ("counterpart", Text),
+                ("thread", Text),
+                ("package_sha256", Text),
+                ("size_bytes", Int),
+                ("statement", Text),
+                ("producer", Text),
+                ("seal_status", Text),
+                ("chunk_bytes", Int),
+                ("chunk_digests", Text),
+                ("created_ms", Int),
+                ("transfer_state", Text),
+                ("attempts", Int),
+                ("next_attempt_ms", Int),
+                ("last_error", Text),
+                ("upload_id", Text),
+                ("chunks_sent", Int),
+                ("receipt", Text),
+                ("receipt_ms", Int),
+            ],
+            order: "id",
+            serial: None,
+        },
     ]
 };
 

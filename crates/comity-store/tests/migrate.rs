@@ -187,13 +187,41 @@ async fn populate(store: &dyn Store) -> Copied {
             .unwrap();
     }
     store.set_meta("signing-key", "ed25519:abc").await.unwrap();
+    store
+        .add_evidence(comity_store::EvidenceRecord {
+            id: "ev-1".into(),
+            request_id: "req-01500".into(),
+            direction: "outgoing".into(),
+            counterpart: "br-247".into(),
+            thread: "req-01500".into(),
+            package_sha256: "ab".repeat(32),
+            size_bytes: 4096,
+            statement: "{}".into(),
+            producer: "fr-247".into(),
+            seal_status: "statement".into(),
+            chunk_bytes: 1024,
+            chunk_digests: "[]".into(),
+            created_at: T0,
+            transfer: Some(comity_store::TransferState {
+                state: "pending".into(),
+                attempts: 2,
+                next_attempt_at: Some(T0),
+                last_error: Some("cannot reach".into()),
+                upload_id: Some("up-1".into()),
+                chunks_sent: 3,
+            }),
+            receipt: None,
+            receipt_at: None,
+        })
+        .await
+        .unwrap();
     Copied {
         meta: 2,
         cases: 5,
         requests: 4500,
         events: 3020,
-        // 2 users, 3 links, 4 threads, 3 outbox messages, 2 inbox messages, 2 security events.
-        other: 16,
+        // 2 users, 3 links, 4 threads, 3 outbox messages, 2 inbox messages, 2 security events, 1 evidence record.
+        other: 17,
     }
 }
 

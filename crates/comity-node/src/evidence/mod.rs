@@ -45,6 +45,8 @@ pub struct EvidenceSide {
     root: PathBuf,
     age_identity_file: PathBuf,
     blobs: tokio::sync::OnceCell<Arc<dyn BlobStore>>,
+    /// S3-compatible storage to open (and whose bucket to create) on first use, instead of the local directory.
+    s3: Option<Arc<comity_blob::s3::S3BlobStore>>,
     chunk_bytes: AtomicU64,
     chunks_per_attempt: AtomicU64,
     wake: tokio::sync::Notify,
@@ -63,6 +65,7 @@ impl EvidenceSide {
             root: node_dir.join(EVIDENCE_DIR),
             age_identity_file: node_dir.join(crate::config::AGE_IDENTITY_FILE),
             blobs: tokio::sync::OnceCell::new(),
+            s3: None,
             chunk_bytes: AtomicU64::new(DEFAULT_CHUNK_BYTES),
             chunks_per_attempt: AtomicU64::new(DEFAULT_CHUNKS_PER_ATTEMPT),
             wake: tokio::sync::Notify::new(),
@@ -75,6 +78,15 @@ impl EvidenceSide {
         let side = Self::new(node_dir);
         let _ = side.blobs.set(blobs);
         side
+    }
+
+    /// Packages kept in S3-compatible storage, shared by every process serving the node; the bucket is created on
+    /// first use if missing.
+    pub fn with_s3(node_dir: &Path, s3: comity_blob::s3::S3BlobStore) -> Self {
+        Self {
+            s3: Some(Arc::new(s3)),
+            ..Self::new(node_dir)
+        }
     }
 
     /// Sets the chunk size of packages attached from now on (at least 1 byte, at most 16 MiB).
@@ -101,6 +113,12 @@ impl EvidenceSide {
     pub async fn blobs(&self) -> Result<&Arc<dyn BlobStore>, EvidenceError> {
         self.blobs
             .get_or_try_init(|| async {
+                if let Some(s3) = &self.s3 {
+                    s3.ensure_bucket().await.map_err(|e| {
+                        EvidenceError::internal("cannot open the evidence bucket", e)
+                    })?;
+                    return Ok(s3.clone() as Arc<dyn BlobStore>);
+                }
                 let store = comity_blob::local::LocalBlobStore::open(&self.root)
                     .await
                     .map_err(|e| EvidenceError::internal("cannot open the evidence store", e))?;

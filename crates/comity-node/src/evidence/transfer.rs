@@ -308,11 +308,28 @@ impl NodeService {
 }
 
 /// Delivers evidence until aborted: whenever a package is attached, and when the next retry falls due.
-pub async fn deliver_forever(service: NodeService) {
+///
+/// Of several processes serving one node, only the holder of the `evidence-transfer` lease sends, so a package is
+/// offered and uploaded by one process at a time; another takes over when the holder stops renewing.
+pub async fn deliver_forever(service: NodeService, holder: String) {
+    const LEASE: &str = "evidence-transfer";
+    const LEASE_MS: u64 = 15_000;
     let Some(side) = service.evidence_side().cloned() else {
         return;
     };
     loop {
+        match service.try_acquire_lease(LEASE, &holder, LEASE_MS).await {
+            Ok(true) => {}
+            Ok(false) => {
+                side.wait(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot take the evidence transfer lease");
+                side.wait(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        }
         let wait = match service.deliver_evidence_due().await {
             Ok(Some(next)) => {
                 let ms = (next - service.now()).whole_milliseconds().clamp(10, 1000);
