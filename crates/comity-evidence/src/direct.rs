@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use sha2::{Digest, Sha256};
@@ -73,72 +73,140 @@ pub fn hash_stage(blocks: Receiver<Block>, next: SyncSender<Block>) -> (Sha256Di
     (hasher.finalize().into(), count)
 }
 
-/// Creates `path` (which must not exist) for [`store_stage`]: direct when the file system allows it.
-pub fn create_new(path: &Path) -> io::Result<(File, bool)> {
+/// Creates `path` (which must not exist, mode `mode` on Unix): direct when the file system allows it.
+pub fn create_new(path: &Path, mode: u32) -> io::Result<PositionalWriter> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true).mode(mode);
     #[cfg(target_os = "linux")]
     {
-        use std::os::unix::fs::OpenOptionsExt;
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .custom_flags(libc::O_DIRECT)
-            .open(path)
-        {
-            Ok(file) => return Ok((file, true)),
+        match options.clone().custom_flags(libc::O_DIRECT).open(path) {
+            Ok(file) => {
+                return Ok(PositionalWriter {
+                    file,
+                    direct: true,
+                    opened_direct: true,
+                    path: path.into(),
+                    ordinary: None,
+                    offset: 0,
+                });
+            }
             // tmpfs and some network file systems refuse O_DIRECT; anything else is a real error.
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
-            Err(e) => return Err(e),
+            Err(e) if !refused_direct(&e) => return Err(e),
+            Err(_) => {}
         }
     }
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
-    Ok((file, false))
+    Ok(PositionalWriter {
+        file: options.open(path)?,
+        direct: false,
+        opened_direct: false,
+        path: path.into(),
+        ordinary: None,
+        offset: 0,
+    })
 }
 
-/// Writes every block from `blocks` to `file` in order, returns each buffer to `spare`, and fsyncs the file once the
-/// stream ends. `direct` says `file` was opened by [`create_new`] with `O_DIRECT`; `path` names the same file, for
-/// the unaligned tail.
-pub fn store_stage(
+/// Appends to a file made by [`create_new`]: aligned parts directly, anything else through an ordinary handle.
+pub struct PositionalWriter {
     file: File,
+    /// Direct writes are still being made.
     direct: bool,
-    path: &Path,
-    blocks: Receiver<Block>,
-    spare: SyncSender<AlignedBuf>,
-) -> io::Result<()> {
-    let mut direct = direct;
-    let mut offset = 0u64;
-    // An ordinary handle on the same file: for everything when it is not direct, else for the unaligned tail (or
-    // for the rest, should the file system refuse a direct write after all).
-    let mut ordinary = if direct { None } else { Some(file.try_clone()?) };
-    while let Ok(block) = blocks.recv() {
-        let bytes = &block.buf.as_slice()[..block.len];
+    /// `file` was opened with `O_DIRECT`, so unaligned writes need the ordinary handle.
+    opened_direct: bool,
+    path: PathBuf,
+    /// An ordinary handle on the same file, opened for the first unaligned write (or for everything, should the
+    /// file system refuse a direct write after all).
+    ordinary: Option<File>,
+    offset: u64,
+}
+
+impl PositionalWriter {
+    /// Appends `bytes`. Only their aligned prefix can go directly, and only while everything before was aligned.
+    pub fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         let mut done = 0;
-        if direct {
+        if self.direct && self.offset % ALIGN as u64 == 0 {
             let aligned = bytes.len() - bytes.len() % ALIGN;
-            match file.write_all_at(&bytes[..aligned], offset) {
+            match self.file.write_all_at(&bytes[..aligned], self.offset) {
                 Ok(()) => done = aligned,
-                Err(e) if refused_direct(&e) => direct = false,
+                Err(e) if refused_direct(&e) => self.direct = false,
                 Err(e) => return Err(e),
             }
         }
         if done < bytes.len() {
-            let handle = match &mut ordinary {
+            let handle = match &mut self.ordinary {
                 Some(handle) => handle,
-                None => ordinary.insert(std::fs::OpenOptions::new().write(true).open(path)?),
+                None if !self.opened_direct => &mut self.file,
+                None => self
+                    .ordinary
+                    .insert(std::fs::OpenOptions::new().write(true).open(&self.path)?),
             };
-            handle.write_all_at(&bytes[done..], offset + done as u64)?;
+            handle.write_all_at(&bytes[done..], self.offset + done as u64)?;
         }
-        offset += bytes.len() as u64;
+        self.offset += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Makes everything appended durable: one fsync covers the whole file, whichever handle wrote each part.
+    pub fn sync(self) -> io::Result<()> {
+        drop(self.ordinary);
+        self.file.sync_all()
+    }
+}
+
+/// Writes every block from `blocks` in order, returns each buffer to `spare`, and makes the file durable once the
+/// stream ends.
+pub fn store_stage(
+    mut file: PositionalWriter,
+    blocks: Receiver<Block>,
+    spare: SyncSender<AlignedBuf>,
+) -> io::Result<()> {
+    while let Ok(block) = blocks.recv() {
+        file.append(&block.buf.as_slice()[..block.len])?;
         // The encrypting side may have stopped; then the buffer is simply dropped.
         let _ = spare.send(block.buf);
     }
-    if let Some(mut handle) = ordinary {
-        handle.flush()?;
+    file.sync()
+}
+
+/// A buffered writer for [`PositionalWriter`]: collects writes into one aligned buffer, so that all but the tail of
+/// a file goes directly.
+pub struct StagedWriter {
+    file: PositionalWriter,
+    buf: AlignedBuf,
+    filled: usize,
+}
+
+impl StagedWriter {
+    pub fn new(file: PositionalWriter, capacity: usize) -> Self {
+        Self {
+            file,
+            buf: AlignedBuf::new(capacity),
+            filled: 0,
+        }
     }
-    // One fsync covers the whole file, whichever handle wrote each part.
-    file.sync_all()
+
+    /// Writes what is staged and makes the file durable.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.file.append(&self.buf.as_slice()[..self.filled])?;
+        self.file.sync()
+    }
+}
+
+impl Write for StagedWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.filled == self.buf.capacity() {
+            self.file.append(self.buf.as_slice())?;
+            self.filled = 0;
+        }
+        let n = bytes.len().min(self.buf.capacity() - self.filled);
+        self.buf.as_mut_slice()[self.filled..self.filled + n].copy_from_slice(&bytes[..n]);
+        self.filled += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 fn refused_direct(error: &io::Error) -> bool {
@@ -150,5 +218,78 @@ fn refused_direct(error: &io::Error) -> bool {
     {
         let _ = error;
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+
+    fn data(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 % 253) as u8).collect()
+    }
+
+    #[test]
+    fn aligned_buffers_are_aligned() {
+        for capacity in [ALIGN, 3 * ALIGN, 1 << 20] {
+            let mut buf = AlignedBuf::new(capacity);
+            assert_eq!(buf.as_slice().as_ptr() as usize % ALIGN, 0);
+            assert_eq!(buf.as_mut_slice().len(), capacity);
+        }
+    }
+
+    #[test]
+    fn appends_of_any_length_make_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = data(5 * ALIGN + 77);
+        // Direct writes need aligned memory; a plain vector (usually unaligned) exercises the fallback.
+        let mut aligned = AlignedBuf::new(bytes.len().next_multiple_of(ALIGN));
+        aligned.as_mut_slice()[..bytes.len()].copy_from_slice(&bytes);
+        for (source, expected) in [&aligned.as_slice()[..bytes.len()], &bytes[..]]
+            .into_iter()
+            .enumerate()
+        {
+            // Aligned pieces, an unaligned one in the middle (the rest then goes through the ordinary handle), and
+            // an unaligned tail.
+            for (n, pieces) in [
+                vec![2 * ALIGN, 3 * ALIGN, 77],
+                vec![ALIGN, 100, 4 * ALIGN - 100, 77],
+                vec![5 * ALIGN + 77],
+                vec![1, 2, 3, 5 * ALIGN + 71],
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let path = dir.path().join(format!("out{n}-{source}"));
+                let mut writer = create_new(&path, 0o600).unwrap();
+                let mut at = 0;
+                for piece in pieces {
+                    writer.append(&expected[at..at + piece]).unwrap();
+                    at += piece;
+                }
+                assert_eq!(at, expected.len());
+                writer.sync().unwrap();
+                assert_eq!(std::fs::read(&path).unwrap(), expected);
+            }
+        }
+        // The name must be new.
+        assert!(create_new(&dir.path().join("out0-0"), 0o600).is_err());
+    }
+
+    #[test]
+    fn staged_writes_make_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0, 1, ALIGN, 3 * ALIGN + 5, 10 * ALIGN] {
+            let expected = data(len);
+            let path = dir.path().join(format!("staged{len}"));
+            let mut writer = StagedWriter::new(create_new(&path, 0o600).unwrap(), 2 * ALIGN);
+            for piece in expected.chunks(1000) {
+                writer.write_all(piece).unwrap();
+            }
+            writer.finish().unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), expected);
+        }
     }
 }

@@ -7,19 +7,19 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::sync::mpsc::sync_channel;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
 
 use comity_seal::{Envelope, NodeSigningKey};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::age_writer::{self, SEGMENT_BYTES, TAG_BYTES};
 use crate::bagit::{
     self, BAG_INFO_NAME, BAGIT_TXT, BAGIT_TXT_NAME, MANIFEST_NAME, PAYLOAD_PREFIX, PayloadOxum,
     TAGMANIFEST_NAME,
 };
 use crate::custody::{CUSTODY_RECORD_NAME, CustodyFacts, CustodyFile, custody_record};
-use crate::age_writer::{self, SEGMENT_BYTES, TAG_BYTES};
 use crate::digest::{Sha256Digest, hex};
 use crate::direct::{self, ALIGN, AlignedBuf, Block};
 use crate::error::{EvidenceError, Result};
@@ -74,7 +74,8 @@ const CIPHER_DEPTH: usize = 2;
 // Every plaintext chunk but the last is whole age chunks, so that the encrypting stage never has to join two; a
 // ciphertext buffer holds at least one sealed chunk after an unaligned carry.
 const _: () = assert!(CHUNK_BYTES % SEGMENT_BYTES == 0);
-const _: () = assert!(CIPHER_BYTES % ALIGN == 0 && CIPHER_BYTES >= ALIGN + SEGMENT_BYTES + TAG_BYTES);
+const _: () =
+    assert!(CIPHER_BYTES % ALIGN == 0 && CIPHER_BYTES >= ALIGN + SEGMENT_BYTES + TAG_BYTES);
 
 /// One payload file to seal.
 struct PlannedFile {
@@ -328,7 +329,7 @@ pub fn seal(options: SealOptions<'_>, out: &Path) -> Result<SealReport> {
     ));
     let temp = TempFile(temp_path.clone());
     let temp_path = temp_path.as_path();
-    let (file, direct) = direct::create_new(&temp_path).map_err(EvidenceError::write(out))?;
+    let file = direct::create_new(temp_path, 0o666).map_err(EvidenceError::write(out))?;
     let age_start = age_writer::start(&options.recipients).map_err(|e| EvidenceError::Encrypt {
         reason: e.to_string(),
     })?;
@@ -347,8 +348,7 @@ pub fn seal(options: SealOptions<'_>, out: &Path) -> Result<SealReport> {
             .spawn(move || age_writer::encrypt_stage(plaintext, age_start, sealed_tx, spare_rx));
         let hashing = scope.spawn(move || direct::hash_stage(sealed_rx, hashed_tx));
         let storing = scope.spawn(move || {
-            direct::store_stage(file, direct, &temp_path, hashed_rx, spare_tx)
-                .map_err(EvidenceError::write(out))
+            direct::store_stage(file, hashed_rx, spare_tx).map_err(EvidenceError::write(out))
         });
         let bag = write_bag(
             &options,

@@ -20,10 +20,14 @@ use crate::bagit::{
     TAGMANIFEST_NAME,
 };
 use crate::digest::{HashingReader, Sha256Digest, hex, parse_sha256_hex};
+use crate::direct::{self, StagedWriter};
 use crate::error::{EvidenceError, Result};
 use crate::pipeline::{CHUNK_BYTES, CopyError, DEPTH, PipeReader, PipeWriter, pipe};
 use crate::statement::{SealStatement, statement_path};
 use crate::{NoProgress, ProgressSink, SIGNATURE_NAME, TAGMANIFEST_SIGNATURE_TYPE};
+
+/// Staging buffer of each file being extracted: what goes to disk in one write.
+const EXTRACT_BUFFER_BYTES: usize = 4 << 20;
 
 /// Bounds on what a package may make this machine do.
 #[derive(Debug, Clone, Copy)]
@@ -189,7 +193,7 @@ fn private_dir_builder(recursive: bool) -> std::fs::DirBuilder {
 trait Sink {
     fn directory(&mut self, path: &str) -> Result<()>;
     /// A writer for the file at `path`, or `None` to only hash it.
-    fn file(&mut self, path: &str) -> Result<Option<(PathBuf, File)>>;
+    fn file(&mut self, path: &str) -> Result<Option<(PathBuf, StagedWriter)>>;
 }
 
 /// Verification only: nothing is written.
@@ -200,7 +204,7 @@ impl Sink for Discard {
         Ok(())
     }
 
-    fn file(&mut self, _: &str) -> Result<Option<(PathBuf, File)>> {
+    fn file(&mut self, _: &str) -> Result<Option<(PathBuf, StagedWriter)>> {
         Ok(None)
     }
 }
@@ -219,22 +223,16 @@ impl Sink for Extract {
             .map_err(EvidenceError::write(full))
     }
 
-    fn file(&mut self, path: &str) -> Result<Option<(PathBuf, File)>> {
+    fn file(&mut self, path: &str) -> Result<Option<(PathBuf, StagedWriter)>> {
         let full = self.root.join(path);
         if let Some(parent) = full.parent() {
             private_dir_builder(true)
                 .create(parent)
                 .map_err(EvidenceError::write(parent))?;
         }
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options.open(&full).map_err(EvidenceError::write(&full))?;
-        Ok(Some((full, file)))
+        // Extracted files bypass the page cache where the file system allows it (see `direct`).
+        let file = direct::create_new(&full, 0o600).map_err(EvidenceError::write(&full))?;
+        Ok(Some((full, StagedWriter::new(file, EXTRACT_BUFFER_BYTES))))
     }
 }
 
@@ -654,7 +652,7 @@ fn read_archive(
             });
         }
         if let Some((full, file)) = output {
-            file.sync_all().map_err(EvidenceError::write(full))?;
+            file.finish().map_err(EvidenceError::write(full))?;
         }
         let digest: Sha256Digest = hasher.finalize().into();
         if is_payload {
