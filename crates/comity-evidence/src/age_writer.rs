@@ -40,7 +40,7 @@ impl hkdf::KeyType for Len {
     }
 }
 
-fn hkdf_sha256(ikm: &[u8], salt: &[u8], info: &[u8]) -> io::Result<[u8; 32]> {
+pub(crate) fn hkdf_sha256(ikm: &[u8], salt: &[u8], info: &[u8]) -> io::Result<[u8; 32]> {
     let mut out = [0u8; 32];
     hkdf::Salt::new(hkdf::HKDF_SHA256, salt)
         .extract(ikm)

@@ -9,6 +9,7 @@
 //! [`seal`], [`verify`] and [`open`] stream: memory stays bounded whatever the payload size (it grows only with
 //! the number of payload files, by about a path and a digest each). [`cli`] holds the `comity evidence` commands.
 
+mod age_reader;
 mod age_writer;
 pub mod bagit;
 pub mod cli;

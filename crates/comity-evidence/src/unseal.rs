@@ -15,6 +15,7 @@ use comity_seal::{Envelope, PublicKey};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::age_reader::{self, DecryptFailure};
 use crate::bagit::{
     self, BAG_INFO_NAME, BAGIT_TXT_NAME, MANIFEST_NAME, PAYLOAD_PREFIX, PayloadOxum,
     TAGMANIFEST_NAME,
@@ -317,18 +318,6 @@ impl<R: Read> Read for ProgressReader<'_, R> {
     }
 }
 
-fn decrypt_error(package: &Path, error: age::DecryptError) -> EvidenceError {
-    match error {
-        age::DecryptError::Io(source) => EvidenceError::Read {
-            path: package.into(),
-            source,
-        },
-        _ => EvidenceError::Decrypt {
-            path: package.into(),
-        },
-    }
-}
-
 /// Reads the whole ciphertext file into a pipe, hashing it on the way; `None` if the other side stopped first.
 fn read_ciphertext(
     package: &Path,
@@ -359,17 +348,18 @@ fn decrypt_stream(
     ciphertext: PipeReader,
     mut sink: PipeWriter,
 ) -> Result<bool> {
-    let decryptor = age::Decryptor::new(ciphertext).map_err(|e| decrypt_error(package, e))?;
-    let mut plaintext = decryptor
-        .decrypt(std::iter::once(identity as &dyn age::Identity))
-        .map_err(|e| decrypt_error(package, e))?;
-    match sink.copy_from(&mut plaintext) {
-        Ok(_) => Ok(sink.finish().is_ok()),
-        Err(CopyError::Closed) => Ok(false),
-        // The age stream reports a chunk that does not authenticate, a truncated stream or trailing bytes as
-        // invalid data; the ciphertext pipe cannot fail otherwise.
-        Err(CopyError::Read(_)) => Err(EvidenceError::Damaged {
+    match age_reader::decrypt(identity, ciphertext, &mut sink) {
+        Ok(()) => Ok(sink.finish().is_ok()),
+        Err(DecryptFailure::Closed) => Ok(false),
+        Err(DecryptFailure::Header) => Err(EvidenceError::Decrypt {
             path: package.into(),
+        }),
+        Err(DecryptFailure::Damaged) => Err(EvidenceError::Damaged {
+            path: package.into(),
+        }),
+        Err(DecryptFailure::Read(source)) => Err(EvidenceError::Read {
+            path: package.into(),
+            source,
         }),
     }
 }
