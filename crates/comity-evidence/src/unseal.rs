@@ -7,7 +7,6 @@
 //! only if everything holds, the temporary directory is renamed into place.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -21,7 +20,7 @@ use crate::bagit::{
     TAGMANIFEST_NAME,
 };
 use crate::digest::{HashingReader, Sha256Digest, hex, parse_sha256_hex};
-use crate::direct::{self, StagedWriter};
+use crate::direct::{self, DirectReader, StagedWriter};
 use crate::error::{EvidenceError, Result};
 use crate::pipeline::{CHUNK_BYTES, CopyError, DEPTH, PipeReader, PipeWriter, pipe};
 use crate::statement::{SealStatement, statement_path};
@@ -241,7 +240,7 @@ fn verify_statement_only(package: &Path, options: &UnsealOptions<'_>) -> Result<
     let statement_file = statement_path(package);
     let (statement, signer) = SealStatement::read_verified(&statement_file, options.producer)?;
     check_size(package, &statement)?;
-    let file = File::open(package).map_err(EvidenceError::read(package))?;
+    let file = DirectReader::open(package, CHUNK_BYTES).map_err(EvidenceError::read(package))?;
     let progress = options.progress.unwrap_or(&NoProgress);
     let mut reader = HashingReader::new(ProgressReader {
         inner: file,
@@ -324,7 +323,7 @@ fn read_ciphertext(
     progress: &dyn ProgressSink,
     mut sink: PipeWriter,
 ) -> Result<Option<(Sha256Digest, u64)>> {
-    let file = File::open(package).map_err(EvidenceError::read(package))?;
+    let file = DirectReader::open(package, CHUNK_BYTES).map_err(EvidenceError::read(package))?;
     let mut source = HashingReader::new(ProgressReader {
         inner: file,
         progress,
