@@ -57,10 +57,16 @@ fn is_argument(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|b| (33..=126).contains(&b))
 }
 
-/// Reads the header up to its MAC line; returns the stanzas, the bytes the MAC covers and the MAC.
-fn read_header(
-    reader: &mut impl BufRead,
-) -> Result<(Vec<Stanza>, Vec<u8>, [u8; MAC_BYTES]), DecryptFailure> {
+/// A parsed header.
+struct Header {
+    stanzas: Vec<Stanza>,
+    /// The bytes the MAC covers.
+    covered: Vec<u8>,
+    mac: [u8; MAC_BYTES],
+}
+
+/// Reads the header up to and including its MAC line.
+fn read_header(reader: &mut impl BufRead) -> Result<Header, DecryptFailure> {
     let mut header = Vec::new();
     let first = read_line(reader, &mut header)?;
     if header[first.start..=first.end] != *VERSION_LINE {
@@ -82,7 +88,11 @@ fn read_header(
             mac.copy_from_slice(&decoded);
             // The MAC covers everything up to and including `---`, not the space after it.
             header.truncate(line.start + 3);
-            return Ok((stanzas, header, mac));
+            return Ok(Header {
+                stanzas,
+                covered: header,
+                mac,
+            });
         }
         let fields = text.strip_prefix("-> ").ok_or(DecryptFailure::Header)?;
         let mut args: Vec<String> = Vec::new();
@@ -135,15 +145,19 @@ pub fn decrypt(
     plaintext: &mut impl Write,
 ) -> Result<(), DecryptFailure> {
     let mut reader = BufReader::with_capacity(64 << 10, ciphertext);
-    let (stanzas, header, mac) = read_header(&mut reader)?;
-    let file_key = match identity.unwrap_stanzas(&stanzas) {
+    let header = read_header(&mut reader)?;
+    let file_key = match identity.unwrap_stanzas(&header.stanzas) {
         Some(Ok(key)) => key,
         Some(Err(_)) | None => return Err(DecryptFailure::Header),
     };
     let secret = file_key.expose_secret();
     let mac_key = hkdf_sha256(secret, &[], b"header").map_err(|_| DecryptFailure::Header)?;
-    hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, &mac_key), &header, &mac)
-        .map_err(|_| DecryptFailure::Header)?;
+    hmac::verify(
+        &hmac::Key::new(hmac::HMAC_SHA256, &mac_key),
+        &header.covered,
+        &header.mac,
+    )
+    .map_err(|_| DecryptFailure::Header)?;
 
     let mut nonce = [0u8; 16];
     if read_full(&mut reader, &mut nonce)? != nonce.len() {

@@ -124,7 +124,7 @@ impl PositionalWriter {
     /// Appends `bytes`. Only their aligned prefix can go directly, and only while everything before was aligned.
     pub fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         let mut done = 0;
-        if self.direct && self.offset % ALIGN as u64 == 0 {
+        if self.direct && self.offset.is_multiple_of(ALIGN as u64) {
             let aligned = bytes.len() - bytes.len() % ALIGN;
             match self.file.write_all_at(&bytes[..aligned], self.offset) {
                 Ok(()) => done = aligned,
@@ -265,7 +265,7 @@ impl DirectReader {
             }
         };
         // A short direct read leaves the next offset unaligned; the ordinary handle takes over from there.
-        if self.direct && n % ALIGN != 0 && n > 0 {
+        if self.direct && !n.is_multiple_of(ALIGN) && n > 0 {
             self.file = File::open(&self.path)?;
             self.direct = false;
         }

@@ -73,9 +73,10 @@ const CIPHER_DEPTH: usize = 2;
 
 // Every plaintext chunk but the last is whole age chunks, so that the encrypting stage never has to join two; a
 // ciphertext buffer holds at least one sealed chunk after an unaligned carry.
-const _: () = assert!(CHUNK_BYTES % SEGMENT_BYTES == 0);
-const _: () =
-    assert!(CIPHER_BYTES % ALIGN == 0 && CIPHER_BYTES >= ALIGN + SEGMENT_BYTES + TAG_BYTES);
+const _: () = assert!(CHUNK_BYTES.is_multiple_of(SEGMENT_BYTES));
+const _: () = assert!(
+    CIPHER_BYTES.is_multiple_of(ALIGN) && CIPHER_BYTES >= ALIGN + SEGMENT_BYTES + TAG_BYTES
+);
 
 /// One payload file to seal.
 struct PlannedFile {
