@@ -1,7 +1,8 @@
 //! Sealing: payload files become a BagIt bag inside a tar stream inside age encryption, in one pass.
 //!
-//! One thread reads each payload file, hashes it and writes it into the tar stream; a second thread encrypts the
-//! stream with age, hashes the ciphertext and writes it to disk. Payload files come first in the tar; the tag files
+//! One thread reads each payload file straight into the tar stream's chunks and hashes it; a second encrypts the
+//! stream as age v1 ([`crate::age_writer`]), a third hashes the ciphertext and a fourth writes it to disk
+//! ([`crate::direct`]). Payload files come first in the tar; the tag files
 //! that describe them (manifest, bag-info, custody record, tag manifest, signature) follow at the end, once every
 //! digest is known. The package is written under a temporary name and linked into place only when complete.
 

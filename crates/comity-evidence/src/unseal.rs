@@ -1,9 +1,9 @@
 //! Verifying and opening a sealed package.
 //!
 //! Without an identity only the seal statement is checked: its signature, and the SHA-256 and size of the
-//! ciphertext. With one, a second thread decrypts the package (hashing the ciphertext as it reads it) while this
-//! thread walks the tar stream, refuses unsafe entries as soon as their header arrives, hashes every file and, for
-//! `open`, writes it into a private temporary directory. Once the stream has ended the bag is checked in full and,
+//! ciphertext. With one, a second thread reads the package (hashing the ciphertext), a third decrypts it
+//! ([`crate::age_reader`]) while this thread walks the tar stream, refuses unsafe entries as soon as their header
+//! arrives, hashes every file and, for `open`, writes it into a private temporary directory. Once the stream has ended the bag is checked in full and,
 //! only if everything holds, the temporary directory is renamed into place.
 
 use std::collections::{HashMap, HashSet};
