@@ -8,15 +8,13 @@
 # 10 GiB file once, for peak RSS and times. Prints a Markdown section for bench/RESULTS.md.
 # Generated files go to WORK_DIR (default: a directory beside the repository) and are deleted at the end.
 # CPU time (user + system) is reported beside wall time: on a machine shared with other work it is the steadier
-# measure. NICE=-19 (as root) runs every timed command, `age` as much as `comity-evidence`, at that priority, so that
-# other work on the machine disturbs the comparison less.
+# measure.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 SIZE_GIB="${SIZE_GIB:-2}"
 RUNS="${RUNS:-3}"
 LARGE_GIB="${LARGE_GIB:-0}"
-NICE="${NICE:-0}"
 WORK_DIR="${WORK_DIR:-$(dirname "$repo")/comity-evidence-bench.$$}"
 target_dir="${CARGO_TARGET_DIR:-$repo/target}"
 
@@ -40,7 +38,7 @@ printf 'COMITY-ED25519-SECRET-KEY-1 %s\n' "$(head -c 32 /dev/urandom | base64)" 
 timed() {
     local label="$1"; shift
     sync
-    nice -n "$NICE" /usr/bin/time -f "$label %e %M %U %S" -a -o times.txt "$@" >/dev/null
+    /usr/bin/time -f "$label %e %M %U %S" -a -o times.txt "$@" >/dev/null
 }
 
 # `comity-evidence` fsyncs what it writes before it reports success; `age` does not. For a like-for-like
@@ -94,9 +92,9 @@ if [ "$LARGE_GIB" -gt 0 ]; then
     fi
 fi
 
-python3 - "$SIZE_GIB" "$RUNS" "$LARGE_GIB" "$(nproc)" "$(age --version)" "$NICE" <<'PY'
+python3 - "$SIZE_GIB" "$RUNS" "$LARGE_GIB" "$(nproc)" "$(age --version)" <<'PY'
 import statistics, sys
-size, runs, large, cores, age_version, nice = sys.argv[1:7]
+size, runs, large, cores, age_version = sys.argv[1:6]
 
 def load(path):
     rows = {}
@@ -117,8 +115,7 @@ def peak(rows, label):
 r = load("small.txt")
 seal, sha, age, open_, aged = (med(r, l) for l in ("seal", "sha256sum", "age", "open", "age-d"))
 pipeline = statistics.median(a[0] + b[0] for a, b in zip(r["sha256sum"], r["age"]))
-priority = f", timed commands at nice {nice}" if nice != "0" else ""
-print(f"Payload {size} GiB of random bytes, medians of {runs} runs, {cores} cores, age {age_version}, page cache warm{priority}.")
+print(f"Payload {size} GiB of random bytes, medians of {runs} runs, {cores} cores, age {age_version}, page cache warm.")
 print()
 print("| measure | median | target |")
 print("|---|---|---|")

@@ -168,35 +168,121 @@ pub fn store_stage(
     file.sync()
 }
 
-/// A buffered writer for [`PositionalWriter`]: collects writes into one aligned buffer, so that all but the tail of
-/// a file goes directly.
+/// Buffers that a [`StagedWriter`] keeps in circulation once it writes in the background.
+const STAGED_BUFFERS: usize = 3;
+
+/// The thread that writes a large file's full buffers while more are being filled.
+struct Background {
+    blocks: SyncSender<Block>,
+    spare: Receiver<AlignedBuf>,
+    /// Buffers made so far (at most [`STAGED_BUFFERS`]).
+    made: usize,
+    writing: std::thread::JoinHandle<io::Result<PositionalWriter>>,
+}
+
+/// A buffered writer for [`PositionalWriter`]: collects writes into aligned buffers, so that all but the tail of a
+/// file goes directly. A file larger than one buffer gets a thread that writes full buffers while the caller fills
+/// the next one, so that the caller does not wait for the disk; small files never start one.
 pub struct StagedWriter {
-    file: PositionalWriter,
+    /// `None` once the background thread owns the file.
+    file: Option<PositionalWriter>,
+    background: Option<Background>,
     buf: AlignedBuf,
     filled: usize,
+}
+
+fn writer_stopped() -> io::Error {
+    io::Error::other("the writing thread stopped")
 }
 
 impl StagedWriter {
     pub fn new(file: PositionalWriter, capacity: usize) -> Self {
         Self {
-            file,
+            file: Some(file),
+            background: None,
             buf: AlignedBuf::new(capacity),
             filled: 0,
         }
     }
 
-    /// Writes what is staged and makes the file durable.
+    /// Hands the full buffer to the background thread (starting it if needed) and takes an empty one.
+    fn hand_off(&mut self) -> io::Result<()> {
+        let capacity = self.buf.capacity();
+        let background = match &mut self.background {
+            Some(background) => background,
+            None => {
+                let file = self.file.take().ok_or_else(writer_stopped)?;
+                let (block_tx, block_rx) = std::sync::mpsc::sync_channel::<Block>(STAGED_BUFFERS);
+                let (spare_tx, spare_rx) = std::sync::mpsc::sync_channel(STAGED_BUFFERS);
+                let writing = std::thread::spawn(move || -> io::Result<PositionalWriter> {
+                    let mut file = file;
+                    while let Ok(block) = block_rx.recv() {
+                        file.append(&block.buf.as_slice()[..block.len])?;
+                        let _ = spare_tx.send(block.buf);
+                    }
+                    Ok(file)
+                });
+                self.background.insert(Background {
+                    blocks: block_tx,
+                    spare: spare_rx,
+                    made: 1,
+                    writing,
+                })
+            }
+        };
+        let next = match background.spare.try_recv() {
+            Ok(buf) => buf,
+            Err(_) if background.made < STAGED_BUFFERS => {
+                background.made += 1;
+                AlignedBuf::new(capacity)
+            }
+            Err(_) => background.spare.recv().map_err(|_| writer_stopped())?,
+        };
+        let full = std::mem::replace(&mut self.buf, next);
+        let len = std::mem::take(&mut self.filled);
+        if background.blocks.send(Block { buf: full, len }).is_err() {
+            // The thread stopped on an error: report it.
+            return Err(self.join().err().unwrap_or_else(writer_stopped));
+        }
+        Ok(())
+    }
+
+    /// Waits for the background thread, if any, and takes the file back.
+    fn join(&mut self) -> io::Result<PositionalWriter> {
+        match self.background.take() {
+            Some(background) => {
+                drop(background.blocks);
+                background
+                    .writing
+                    .join()
+                    .unwrap_or_else(|_| Err(writer_stopped()))
+            }
+            None => self.file.take().ok_or_else(writer_stopped),
+        }
+    }
+
+    /// Writes what is staged, waits for every write, and makes the file durable.
     pub fn finish(mut self) -> io::Result<()> {
-        self.file.append(&self.buf.as_slice()[..self.filled])?;
-        self.file.sync()
+        let mut file = self.join()?;
+        file.append(&self.buf.as_slice()[..self.filled])?;
+        file.sync()
+    }
+}
+
+impl Drop for StagedWriter {
+    /// A file abandoned half-way (the caller failed) is not written to after this returns.
+    fn drop(&mut self) {
+        if let Some(background) = self.background.take() {
+            drop(background.blocks);
+            let _ = background.writing.join();
+        }
     }
 }
 
 impl Write for StagedWriter {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         if self.filled == self.buf.capacity() {
-            self.file.append(self.buf.as_slice())?;
-            self.filled = 0;
+            self.hand_off()?;
         }
         let n = bytes.len().min(self.buf.capacity() - self.filled);
         self.buf.as_mut_slice()[self.filled..self.filled + n].copy_from_slice(&bytes[..n]);
@@ -360,7 +446,8 @@ mod tests {
     #[test]
     fn staged_writes_make_the_same_file() {
         let dir = tempfile::tempdir().unwrap();
-        for len in [0, 1, ALIGN, 3 * ALIGN + 5, 10 * ALIGN] {
+        // Up to one buffer stays in this thread; more start the writing thread and cycle its buffers.
+        for len in [0, 1, ALIGN, 3 * ALIGN + 5, 10 * ALIGN, 37 * ALIGN + 3] {
             let expected = data(len);
             let path = dir.path().join(format!("staged{len}"));
             let mut writer = StagedWriter::new(create_new(&path, 0o600).unwrap(), 2 * ALIGN);

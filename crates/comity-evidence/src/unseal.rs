@@ -317,39 +317,41 @@ impl<R: Read> Read for ProgressReader<'_, R> {
     }
 }
 
-/// Reads the whole ciphertext file into a pipe, hashing it on the way; `None` if the other side stopped first.
+/// Reads the whole ciphertext file into a pipe; `false` if the other side stopped first. This thread mostly waits
+/// for the disk, so the hashing happens on the decrypting side.
 fn read_ciphertext(
     package: &Path,
     progress: &dyn ProgressSink,
     mut sink: PipeWriter,
-) -> Result<Option<(Sha256Digest, u64)>> {
+) -> Result<bool> {
     let file = DirectReader::open(package, CHUNK_BYTES).map_err(EvidenceError::read(package))?;
-    let mut source = HashingReader::new(ProgressReader {
+    let mut source = ProgressReader {
         inner: file,
         progress,
-    });
+    };
     match sink.copy_from(&mut source) {
         Ok(_) => {}
-        Err(CopyError::Closed) => return Ok(None),
+        Err(CopyError::Closed) => return Ok(false),
         Err(CopyError::Read(e)) => return Err(EvidenceError::read(package)(e)),
     }
-    if sink.finish().is_err() {
-        return Ok(None);
-    }
-    let (_, digest, size) = source.finish();
-    Ok(Some((digest, size)))
+    Ok(sink.finish().is_ok())
 }
 
-/// Decrypts the ciphertext stream into a pipe; `false` if the reading side stopped first (it reports why).
+/// Hashes and decrypts the ciphertext stream into a pipe; returns the ciphertext's SHA-256 and size, or `None` if
+/// the reading side stopped first (it reports why).
 fn decrypt_stream(
     package: &Path,
     identity: &age::x25519::Identity,
     ciphertext: PipeReader,
     mut sink: PipeWriter,
-) -> Result<bool> {
-    match age_reader::decrypt(identity, ciphertext, &mut sink) {
-        Ok(()) => Ok(sink.finish().is_ok()),
-        Err(DecryptFailure::Closed) => Ok(false),
+) -> Result<Option<(Sha256Digest, u64)>> {
+    let mut ciphertext = HashingReader::new(ciphertext);
+    match age_reader::decrypt(identity, &mut ciphertext, &mut sink) {
+        Ok(()) if sink.finish().is_ok() => {
+            let (_, digest, size) = ciphertext.finish();
+            Ok(Some((digest, size)))
+        }
+        Ok(()) | Err(DecryptFailure::Closed) => Ok(None),
         Err(DecryptFailure::Header) => Err(EvidenceError::Decrypt {
             path: package.into(),
         }),
@@ -386,7 +388,7 @@ fn unseal(
     let progress = options.progress.unwrap_or(&NoProgress);
     progress.set_total(ciphertext_size);
 
-    // Three stages: reading and hashing the ciphertext, decrypting it, and (here) checking and extracting the tar.
+    // Three stages: reading the ciphertext, hashing and decrypting it, and (here) checking and extracting the tar.
     let (raw_writer, raw_reader) = pipe(CHUNK_BYTES, DEPTH);
     let (plain_writer, plain_reader) = pipe(CHUNK_BYTES, DEPTH);
     let (read, decrypted, contents) = std::thread::scope(|scope| {
@@ -410,12 +412,12 @@ fn unseal(
     // Failing to read explains failing to decrypt, which explains whatever the tar side saw.
     let contents = match (read, decrypted, contents) {
         (Err(e), _, _) | (Ok(_), Err(e), _) | (Ok(_), Ok(_), Err(e)) => return Err(e),
-        (Ok(None), _, _) | (_, Ok(false), _) => {
+        (Ok(false), _, _) | (_, Ok(None), _) => {
             return Err(EvidenceError::Damaged {
                 path: package.into(),
             });
         }
-        (Ok(Some((digest, size))), Ok(true), Ok(contents)) => {
+        (Ok(true), Ok(Some((digest, size))), Ok(contents)) => {
             check_ciphertext(package, &statement, &digest, size)?;
             contents
         }
