@@ -2,9 +2,9 @@
 //!
 //! One thread reads each payload file straight into the tar stream's chunks and hashes it; a second encrypts the
 //! stream as age v1 ([`crate::age_writer`]), a third hashes the ciphertext and a fourth writes it to disk
-//! ([`crate::direct`]). Payload files come first in the tar; the tag files
-//! that describe them (manifest, bag-info, custody record, tag manifest, signature) follow at the end, once every
-//! digest is known. The package is written under a temporary name and linked into place only when complete.
+//! ([`crate::direct`]). Payload files come first in the tar; the tag files that describe them (manifest, bag-info,
+//! custody record, tag manifest, signature) follow at the end, once every digest is known. The package is written
+//! under a temporary name and linked into place only when complete.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};

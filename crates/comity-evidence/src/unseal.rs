@@ -240,22 +240,32 @@ fn verify_statement_only(package: &Path, options: &UnsealOptions<'_>) -> Result<
     let statement_file = statement_path(package);
     let (statement, signer) = SealStatement::read_verified(&statement_file, options.producer)?;
     check_size(package, &statement)?;
-    let file = DirectReader::open(package, CHUNK_BYTES).map_err(EvidenceError::read(package))?;
     let progress = options.progress.unwrap_or(&NoProgress);
-    let mut reader = HashingReader::new(ProgressReader {
-        inner: file,
-        progress,
+    // One thread waits for the disk while this one hashes.
+    let (writer, mut reader) = pipe(CHUNK_BYTES, DEPTH);
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let read = std::thread::scope(|scope| {
+        let reading = scope.spawn(move || read_ciphertext(package, progress, writer));
+        let _ = reader.for_each_chunk(|chunk| {
+            hasher.update(chunk);
+            size += chunk.len() as u64;
+            Ok(())
+        });
+        reading.join().unwrap_or_else(|_| {
+            Err(EvidenceError::Read {
+                path: package.into(),
+                source: io::Error::other("reading stopped unexpectedly"),
+            })
+        })
     });
-    let mut buf = vec![0u8; CHUNK_BYTES];
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(EvidenceError::read(package)(e)),
-        }
+    if !read? {
+        return Err(EvidenceError::Read {
+            path: package.into(),
+            source: io::Error::other("reading stopped unexpectedly"),
+        });
     }
-    let (_, digest, size) = reader.finish();
+    let digest: Sha256Digest = hasher.finalize().into();
     check_ciphertext(package, &statement, &digest, size)?;
     Ok(VerifyReport {
         package: package.into(),
