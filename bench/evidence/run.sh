@@ -7,6 +7,8 @@
 # Medians of RUNS runs (default 3) for a SIZE_GIB file (default 2). With LARGE_GIB=10 it also seals and opens a
 # 10 GiB file once, for peak RSS and times. Prints a Markdown section for bench/RESULTS.md.
 # Generated files go to WORK_DIR (default: a directory beside the repository) and are deleted at the end.
+# CPU time (user + system) is reported beside wall time: on a machine shared with other work it is the steadier
+# measure.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -31,12 +33,12 @@ age-keygen -o identity.txt 2>/dev/null
 recipient="$(sed -n 's/^# public key: //p' identity.txt)"
 printf 'COMITY-ED25519-SECRET-KEY-1 %s\n' "$(head -c 32 /dev/urandom | base64)" > signing.key
 
-# timed LABEL COMMAND...: runs COMMAND, appends "LABEL seconds peak_kib" to times.txt. Dirty pages left by
-# earlier steps are flushed first, so that no step pays for another's write-back.
+# timed LABEL COMMAND...: runs COMMAND, appends "LABEL seconds peak_kib user_seconds system_seconds" to times.txt.
+# Dirty pages left by earlier steps are flushed first, so that no step pays for another's write-back.
 timed() {
     local label="$1"; shift
     sync
-    /usr/bin/time -f "$label %e %M" -a -o times.txt "$@" >/dev/null
+    /usr/bin/time -f "$label %e %M %U %S" -a -o times.txt "$@" >/dev/null
 }
 
 # `comity-evidence` fsyncs what it writes before it reports success; `age` does not. For a like-for-like
@@ -97,19 +99,22 @@ size, runs, large, cores, age_version = sys.argv[1:6]
 def load(path):
     rows = {}
     for line in open(path):
-        label, seconds, kib = line.split()
-        rows.setdefault(label, []).append((float(seconds), int(kib)))
+        label, seconds, kib, user, system = line.split()
+        rows.setdefault(label, []).append((float(seconds), int(kib), float(user) + float(system)))
     return rows
 
 def med(rows, label):
-    return statistics.median(s for s, _ in rows[label])
+    return statistics.median(row[0] for row in rows[label])
+
+def cpu(rows, label):
+    return statistics.median(row[2] for row in rows[label])
 
 def peak(rows, label):
-    return max(k for _, k in rows[label]) / 1024
+    return max(row[1] for row in rows[label]) / 1024
 
 r = load("small.txt")
 seal, sha, age, open_, aged = (med(r, l) for l in ("seal", "sha256sum", "age", "open", "age-d"))
-pipeline = statistics.median(a + b for (a, _), (b, _) in zip(r["sha256sum"], r["age"]))
+pipeline = statistics.median(a[0] + b[0] for a, b in zip(r["sha256sum"], r["age"]))
 print(f"Payload {size} GiB of random bytes, medians of {runs} runs, {cores} cores, age {age_version}, page cache warm.")
 print()
 print("| measure | median | target |")
@@ -126,6 +131,8 @@ print(f"| ratio seal / age | **{seal / age:.2f}** | <= 1.2 |")
 print(f"| ratio seal / (age then sync) | **{seal / med(r, 'age+sync'):.2f}** | |")
 print(f"| ratio open / age -d | **{open_ / aged:.2f}** | |")
 print(f"| ratio open / (age -d then sync) | **{open_ / med(r, 'age-d+sync'):.2f}** | |")
+print(f"| CPU time (user + system): seal / sha256sum / age -r | {cpu(r, 'seal'):.2f} s / {cpu(r, 'sha256sum'):.2f} s / {cpu(r, 'age'):.2f} s | |")
+print(f"| CPU time (user + system): open / age -d | {cpu(r, 'open'):.2f} s / {cpu(r, 'age-d'):.2f} s | |")
 print(f"| peak RSS seal | **{peak(r, 'seal'):.1f} MiB** | <= 64 MiB |")
 print(f"| peak RSS open | **{peak(r, 'open'):.1f} MiB** | <= 64 MiB |")
 if int(large) > 0:

@@ -9,10 +9,13 @@
 //! [`seal`], [`verify`] and [`open`] stream: memory stays bounded whatever the payload size (it grows only with
 //! the number of payload files, by about a path and a digest each). [`cli`] holds the `comity evidence` commands.
 
+mod age_reader;
+mod age_writer;
 pub mod bagit;
 pub mod cli;
 pub mod custody;
 pub mod digest;
+mod direct;
 mod error;
 mod pipeline;
 mod seal;

@@ -1,26 +1,30 @@
 //! Sealing: payload files become a BagIt bag inside a tar stream inside age encryption, in one pass.
 //!
-//! One thread reads each payload file, hashes it and writes it into the tar stream; a second thread encrypts the
-//! stream with age, hashes the ciphertext and writes it to disk. Payload files come first in the tar; the tag files
-//! that describe them (manifest, bag-info, custody record, tag manifest, signature) follow at the end, once every
-//! digest is known. The package is written under a temporary name and linked into place only when complete.
+//! One thread reads each payload file straight into the tar stream's chunks and hashes it; a second encrypts the
+//! stream as age v1 ([`crate::age_writer`]), a third hashes the ciphertext and a fourth writes it to disk
+//! ([`crate::direct`]). Payload files come first in the tar; the tag files that describe them (manifest, bag-info,
+//! custody record, tag manifest, signature) follow at the end, once every digest is known. The package is written
+//! under a temporary name and linked into place only when complete.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
 
 use comity_seal::{Envelope, NodeSigningKey};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::age_writer::{self, SEGMENT_BYTES, TAG_BYTES};
 use crate::bagit::{
     self, BAG_INFO_NAME, BAGIT_TXT, BAGIT_TXT_NAME, MANIFEST_NAME, PAYLOAD_PREFIX, PayloadOxum,
     TAGMANIFEST_NAME,
 };
 use crate::custody::{CUSTODY_RECORD_NAME, CustodyFacts, CustodyFile, custody_record};
-use crate::digest::{HashingWriter, Sha256Digest, hex};
+use crate::digest::{Sha256Digest, hex};
+use crate::direct::{self, ALIGN, AlignedBuf, Block};
 use crate::error::{EvidenceError, Result};
-use crate::pipeline::{CHUNK_BYTES, DEPTH, PipeWriter, pipe};
+use crate::pipeline::{CHUNK_BYTES, CopyError, DEPTH, PipeWriter, pipe};
 use crate::statement::{
     BagFacts, PackageFacts, SEAL_STATEMENT_VERSION, SealStatement, statement_path,
 };
@@ -60,6 +64,20 @@ pub struct SealReport {
     /// The signed statement.
     pub statement: SealStatement,
 }
+
+/// Ciphertext buffers between encryption, hashing and writing: each holds about 32 sealed age chunks.
+const CIPHER_BYTES: usize = 2 << 20;
+/// Ciphertext buffers in existence (in flight or waiting for reuse).
+const CIPHER_BUFFERS: usize = 6;
+/// Ciphertext blocks queued between two stages.
+const CIPHER_DEPTH: usize = 2;
+
+// Every plaintext chunk but the last is whole age chunks, so that the encrypting stage never has to join two; a
+// ciphertext buffer holds at least one sealed chunk after an unaligned carry.
+const _: () = assert!(CHUNK_BYTES.is_multiple_of(SEGMENT_BYTES));
+const _: () = assert!(
+    CIPHER_BYTES.is_multiple_of(ALIGN) && CIPHER_BYTES >= ALIGN + SEGMENT_BYTES + TAG_BYTES
+);
 
 /// One payload file to seal.
 struct PlannedFile {
@@ -207,13 +225,11 @@ fn plan_payload(inputs: &[PathBuf], output: &Path) -> Result<Vec<PlannedFile>> {
     Ok(planned)
 }
 
-/// Reads exactly the announced number of bytes of a payload file, hashing them, and remembers whether a failure
-/// came from the input (rather than from the output side of the pipeline).
+/// Reads exactly the announced number of bytes of a payload file, hashing them.
 struct PayloadReader<'a, R> {
     inner: R,
     remaining: u64,
     hasher: Sha256,
-    input_failed: bool,
     progress: &'a dyn ProgressSink,
 }
 
@@ -227,23 +243,29 @@ impl<R: Read> Read for PayloadReader<'_, R> {
             .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         let n = match self.inner.read(&mut buf[..want]) {
             Ok(0) => {
-                self.input_failed = true;
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "file shrank while being sealed",
                 ));
             }
             Ok(n) => n,
-            Err(e) => {
-                self.input_failed = true;
-                return Err(e);
-            }
+            Err(e) => return Err(e),
         };
         self.hasher.update(&buf[..n]);
         self.remaining -= n as u64;
         self.progress.advance(n as u64);
         Ok(n)
     }
+}
+
+/// The tar block size: every entry's contents are padded to a multiple of it.
+const TAR_BLOCK: u64 = 512;
+
+fn closed_pipe() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "the other end of the pipeline stopped",
+    )
 }
 
 fn tar_header(size: u64, mtime: u64) -> tar::Header {
@@ -308,45 +330,27 @@ pub fn seal(options: SealOptions<'_>, out: &Path) -> Result<SealReport> {
         uuid::Uuid::new_v4().simple()
     ));
     let temp = TempFile(temp_path.clone());
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp_path)
-        .map_err(EvidenceError::write(out))?;
-
-    let recipients: Vec<&dyn age::Recipient> = options
-        .recipients
-        .iter()
-        .map(|r| r as &dyn age::Recipient)
-        .collect();
-    let encryptor = age::Encryptor::with_recipients(recipients.into_iter()).map_err(|e| {
-        EvidenceError::Encrypt {
-            reason: e.to_string(),
-        }
+    let temp_path = temp_path.as_path();
+    let file = direct::create_new(temp_path, 0o666).map_err(EvidenceError::write(out))?;
+    let age_start = age_writer::start(&options.recipients).map_err(|e| EvidenceError::Encrypt {
+        reason: e.to_string(),
     })?;
 
-    // Three stages, so that the two SHA-256 passes and the encryption spread over the cores: tar and payload
-    // hashing here, encryption in a second thread, ciphertext hashing and writing in a third.
-    let (writer, mut plaintext) = pipe(CHUNK_BYTES, DEPTH);
-    let (cipher_writer, mut ciphertext_reader) = pipe(CHUNK_BYTES, DEPTH);
+    // Four stages, so that the two SHA-256 passes, the encryption and the disk writes overlap on two cores: tar and
+    // payload hashing here, encryption in a second thread, ciphertext hashing in a third, writing in a fourth.
+    let (writer, plaintext) = pipe(CHUNK_BYTES, DEPTH);
+    let (sealed_tx, sealed_rx) = sync_channel::<Block>(CIPHER_DEPTH);
+    let (hashed_tx, hashed_rx) = sync_channel::<Block>(CIPHER_DEPTH);
+    let (spare_tx, spare_rx) = sync_channel::<AlignedBuf>(CIPHER_BUFFERS);
+    for _ in 0..CIPHER_BUFFERS {
+        let _ = spare_tx.send(AlignedBuf::new(CIPHER_BYTES));
+    }
     let (bag, ciphertext) = std::thread::scope(|scope| {
-        let encrypting = scope.spawn(move || -> io::Result<()> {
-            let mut stream = encryptor.wrap_output(cipher_writer)?;
-            plaintext.for_each_chunk(|chunk| stream.write_all(chunk))?;
-            stream.finish()?.finish()
-        });
-        let storing = scope.spawn(move || -> Result<(Sha256Digest, u64)> {
-            let mut sink = HashingWriter::new(BufWriter::with_capacity(CHUNK_BYTES, file));
-            let result = (|| {
-                ciphertext_reader.for_each_chunk(|chunk| sink.write_all(chunk))?;
-                let (buffered, digest, size) = sink.finish();
-                let file = buffered
-                    .into_inner()
-                    .map_err(io::IntoInnerError::into_error)?;
-                file.sync_all()?;
-                Ok((digest, size))
-            })();
-            result.map_err(EvidenceError::write(out))
+        let encrypting = scope
+            .spawn(move || age_writer::encrypt_stage(plaintext, age_start, sealed_tx, spare_rx));
+        let hashing = scope.spawn(move || direct::hash_stage(sealed_rx, hashed_tx));
+        let storing = scope.spawn(move || {
+            direct::store_stage(file, hashed_rx, spare_tx).map_err(EvidenceError::write(out))
         });
         let bag = write_bag(
             &options,
@@ -357,6 +361,7 @@ pub fn seal(options: SealOptions<'_>, out: &Path) -> Result<SealReport> {
             &bagging_date,
         );
         let encrypted = encrypting.join();
+        let hashed = hashing.join();
         let stored = storing.join().unwrap_or_else(|_| {
             Err(EvidenceError::Write {
                 path: out.into(),
@@ -364,17 +369,17 @@ pub fn seal(options: SealOptions<'_>, out: &Path) -> Result<SealReport> {
             })
         });
         // A storage failure explains an encryption failure (its pipe closed), which explains a tar failure.
-        let ciphertext = match (stored, encrypted) {
-            (Err(e), _) => Err(e),
-            (Ok(_), Err(_)) => Err(EvidenceError::Write {
+        let ciphertext = match (stored, encrypted, hashed) {
+            (Err(e), _, _) => Err(e),
+            (Ok(()), Err(_), _) | (Ok(()), _, Err(_)) => Err(EvidenceError::Write {
                 path: out.into(),
                 source: io::Error::other("encryption stopped unexpectedly"),
             }),
-            (Ok(_), Ok(Err(source))) => Err(EvidenceError::Write {
+            (Ok(()), Ok(Err(source)), _) => Err(EvidenceError::Write {
                 path: out.into(),
                 source,
             }),
-            (Ok(stored), Ok(Ok(()))) => Ok(stored),
+            (Ok(()), Ok(Ok(())), Ok(hashed)) => Ok(hashed),
         };
         (bag, ciphertext)
     });
@@ -419,7 +424,7 @@ pub fn seal(options: SealOptions<'_>, out: &Path) -> Result<SealReport> {
     write_new_file(&temp_statement_path, &json).map_err(EvidenceError::write(&statement_file))?;
 
     // Linking refuses to replace an existing file, so a concurrent writer is never clobbered.
-    std::fs::hard_link(&temp_path, out).map_err(|e| match e.kind() {
+    std::fs::hard_link(temp_path, out).map_err(|e| match e.kind() {
         io::ErrorKind::AlreadyExists => EvidenceError::OutputExists { path: out.into() },
         _ => EvidenceError::Write {
             path: out.into(),
@@ -492,25 +497,37 @@ fn write_bag(
     for file in planned {
         let opened = File::open(&file.source).map_err(EvidenceError::read(&file.source))?;
         let mut reader = PayloadReader {
-            inner: BufReader::with_capacity(CHUNK_BYTES, opened),
+            inner: opened,
             remaining: file.size_bytes,
             hasher: Sha256::new(),
-            input_failed: false,
             progress,
         };
+        // The tar crate writes the header (and a long-name entry if the path needs one); the contents are then
+        // read straight into the pipe's chunks, and padded to the tar block size here.
         let mut header = tar_header(file.size_bytes, file.mtime);
-        if let Err(e) = builder.append_data(&mut header, &file.bag_path, &mut reader) {
-            return Err(match (reader.input_failed, e.kind()) {
-                (true, io::ErrorKind::UnexpectedEof) => EvidenceError::InputChanged {
+        builder
+            .append_data(&mut header, &file.bag_path, io::empty())
+            .map_err(broken)?;
+        match builder.get_mut().copy_from(&mut reader) {
+            Ok(_) => {}
+            Err(CopyError::Closed) => return Err(broken(closed_pipe())),
+            Err(CopyError::Read(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return Err(EvidenceError::InputChanged {
                     path: file.source.clone(),
-                },
-                (true, _) => EvidenceError::Read {
+                });
+            }
+            Err(CopyError::Read(e)) => {
+                return Err(EvidenceError::Read {
                     path: file.source.clone(),
                     source: e,
-                },
-                (false, _) => broken(e),
-            });
+                });
+            }
         }
+        let padding = (TAR_BLOCK - file.size_bytes % TAR_BLOCK) % TAR_BLOCK;
+        builder
+            .get_mut()
+            .write_all(&[0u8; TAR_BLOCK as usize][..padding as usize])
+            .map_err(broken)?;
         // The tar header announced the size; a file that grew meanwhile would be silently cut.
         let mut probe = [0u8; 1];
         match reader.inner.read(&mut probe) {

@@ -1,13 +1,12 @@
 //! Verifying and opening a sealed package.
 //!
 //! Without an identity only the seal statement is checked: its signature, and the SHA-256 and size of the
-//! ciphertext. With one, a second thread decrypts the package (hashing the ciphertext as it reads it) while this
-//! thread walks the tar stream, refuses unsafe entries as soon as their header arrives, hashes every file and, for
-//! `open`, writes it into a private temporary directory. Once the stream has ended the bag is checked in full and,
+//! ciphertext. With one, a second thread reads the package (hashing the ciphertext), a third decrypts it
+//! ([`crate::age_reader`]) while this thread walks the tar stream, refuses unsafe entries as soon as their header
+//! arrives, hashes every file and, for `open`, writes it into a private temporary directory. Once the stream has ended the bag is checked in full and,
 //! only if everything holds, the temporary directory is renamed into place.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -15,15 +14,20 @@ use comity_seal::{Envelope, PublicKey};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::age_reader::{self, DecryptFailure};
 use crate::bagit::{
     self, BAG_INFO_NAME, BAGIT_TXT_NAME, MANIFEST_NAME, PAYLOAD_PREFIX, PayloadOxum,
     TAGMANIFEST_NAME,
 };
 use crate::digest::{HashingReader, Sha256Digest, hex, parse_sha256_hex};
+use crate::direct::{self, DirectReader, StagedWriter};
 use crate::error::{EvidenceError, Result};
 use crate::pipeline::{CHUNK_BYTES, CopyError, DEPTH, PipeReader, PipeWriter, pipe};
 use crate::statement::{SealStatement, statement_path};
 use crate::{NoProgress, ProgressSink, SIGNATURE_NAME, TAGMANIFEST_SIGNATURE_TYPE};
+
+/// Staging buffer of each file being extracted: what goes to disk in one write.
+const EXTRACT_BUFFER_BYTES: usize = 4 << 20;
 
 /// Bounds on what a package may make this machine do.
 #[derive(Debug, Clone, Copy)]
@@ -189,7 +193,7 @@ fn private_dir_builder(recursive: bool) -> std::fs::DirBuilder {
 trait Sink {
     fn directory(&mut self, path: &str) -> Result<()>;
     /// A writer for the file at `path`, or `None` to only hash it.
-    fn file(&mut self, path: &str) -> Result<Option<(PathBuf, File)>>;
+    fn file(&mut self, path: &str) -> Result<Option<(PathBuf, StagedWriter)>>;
 }
 
 /// Verification only: nothing is written.
@@ -200,7 +204,7 @@ impl Sink for Discard {
         Ok(())
     }
 
-    fn file(&mut self, _: &str) -> Result<Option<(PathBuf, File)>> {
+    fn file(&mut self, _: &str) -> Result<Option<(PathBuf, StagedWriter)>> {
         Ok(None)
     }
 }
@@ -219,22 +223,16 @@ impl Sink for Extract {
             .map_err(EvidenceError::write(full))
     }
 
-    fn file(&mut self, path: &str) -> Result<Option<(PathBuf, File)>> {
+    fn file(&mut self, path: &str) -> Result<Option<(PathBuf, StagedWriter)>> {
         let full = self.root.join(path);
         if let Some(parent) = full.parent() {
             private_dir_builder(true)
                 .create(parent)
                 .map_err(EvidenceError::write(parent))?;
         }
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options.open(&full).map_err(EvidenceError::write(&full))?;
-        Ok(Some((full, file)))
+        // Extracted files bypass the page cache where the file system allows it (see `direct`).
+        let file = direct::create_new(&full, 0o600).map_err(EvidenceError::write(&full))?;
+        Ok(Some((full, StagedWriter::new(file, EXTRACT_BUFFER_BYTES))))
     }
 }
 
@@ -242,22 +240,32 @@ fn verify_statement_only(package: &Path, options: &UnsealOptions<'_>) -> Result<
     let statement_file = statement_path(package);
     let (statement, signer) = SealStatement::read_verified(&statement_file, options.producer)?;
     check_size(package, &statement)?;
-    let file = File::open(package).map_err(EvidenceError::read(package))?;
     let progress = options.progress.unwrap_or(&NoProgress);
-    let mut reader = HashingReader::new(ProgressReader {
-        inner: file,
-        progress,
+    // One thread waits for the disk while this one hashes.
+    let (writer, mut reader) = pipe(CHUNK_BYTES, DEPTH);
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let read = std::thread::scope(|scope| {
+        let reading = scope.spawn(move || read_ciphertext(package, progress, writer));
+        let _ = reader.for_each_chunk(|chunk| {
+            hasher.update(chunk);
+            size += chunk.len() as u64;
+            Ok(())
+        });
+        reading.join().unwrap_or_else(|_| {
+            Err(EvidenceError::Read {
+                path: package.into(),
+                source: io::Error::other("reading stopped unexpectedly"),
+            })
+        })
     });
-    let mut buf = vec![0u8; CHUNK_BYTES];
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(EvidenceError::read(package)(e)),
-        }
+    if !read? {
+        return Err(EvidenceError::Read {
+            path: package.into(),
+            source: io::Error::other("reading stopped unexpectedly"),
+        });
     }
-    let (_, digest, size) = reader.finish();
+    let digest: Sha256Digest = hasher.finalize().into();
     check_ciphertext(package, &statement, &digest, size)?;
     Ok(VerifyReport {
         package: package.into(),
@@ -319,59 +327,50 @@ impl<R: Read> Read for ProgressReader<'_, R> {
     }
 }
 
-fn decrypt_error(package: &Path, error: age::DecryptError) -> EvidenceError {
-    match error {
-        age::DecryptError::Io(source) => EvidenceError::Read {
-            path: package.into(),
-            source,
-        },
-        _ => EvidenceError::Decrypt {
-            path: package.into(),
-        },
-    }
-}
-
-/// Reads the whole ciphertext file into a pipe, hashing it on the way; `None` if the other side stopped first.
+/// Reads the whole ciphertext file into a pipe; `false` if the other side stopped first. This thread mostly waits
+/// for the disk, so the hashing happens on the decrypting side.
 fn read_ciphertext(
     package: &Path,
     progress: &dyn ProgressSink,
     mut sink: PipeWriter,
-) -> Result<Option<(Sha256Digest, u64)>> {
-    let file = File::open(package).map_err(EvidenceError::read(package))?;
-    let mut source = HashingReader::new(ProgressReader {
+) -> Result<bool> {
+    let file = DirectReader::open(package, CHUNK_BYTES).map_err(EvidenceError::read(package))?;
+    let mut source = ProgressReader {
         inner: file,
         progress,
-    });
+    };
     match sink.copy_from(&mut source) {
         Ok(_) => {}
-        Err(CopyError::Closed) => return Ok(None),
+        Err(CopyError::Closed) => return Ok(false),
         Err(CopyError::Read(e)) => return Err(EvidenceError::read(package)(e)),
     }
-    if sink.finish().is_err() {
-        return Ok(None);
-    }
-    let (_, digest, size) = source.finish();
-    Ok(Some((digest, size)))
+    Ok(sink.finish().is_ok())
 }
 
-/// Decrypts the ciphertext stream into a pipe; `false` if the reading side stopped first (it reports why).
+/// Hashes and decrypts the ciphertext stream into a pipe; returns the ciphertext's SHA-256 and size, or `None` if
+/// the reading side stopped first (it reports why).
 fn decrypt_stream(
     package: &Path,
     identity: &age::x25519::Identity,
     ciphertext: PipeReader,
     mut sink: PipeWriter,
-) -> Result<bool> {
-    let decryptor = age::Decryptor::new(ciphertext).map_err(|e| decrypt_error(package, e))?;
-    let mut plaintext = decryptor
-        .decrypt(std::iter::once(identity as &dyn age::Identity))
-        .map_err(|e| decrypt_error(package, e))?;
-    match sink.copy_from(&mut plaintext) {
-        Ok(_) => Ok(sink.finish().is_ok()),
-        Err(CopyError::Closed) => Ok(false),
-        // The age stream reports a chunk that does not authenticate, a truncated stream or trailing bytes as
-        // invalid data; the ciphertext pipe cannot fail otherwise.
-        Err(CopyError::Read(_)) => Err(EvidenceError::Damaged {
+) -> Result<Option<(Sha256Digest, u64)>> {
+    let mut ciphertext = HashingReader::new(ciphertext);
+    match age_reader::decrypt(identity, &mut ciphertext, &mut sink) {
+        Ok(()) if sink.finish().is_ok() => {
+            let (_, digest, size) = ciphertext.finish();
+            Ok(Some((digest, size)))
+        }
+        Ok(()) | Err(DecryptFailure::Closed) => Ok(None),
+        Err(DecryptFailure::Header) => Err(EvidenceError::Decrypt {
             path: package.into(),
+        }),
+        Err(DecryptFailure::Damaged) => Err(EvidenceError::Damaged {
+            path: package.into(),
+        }),
+        Err(DecryptFailure::Read(source)) => Err(EvidenceError::Read {
+            path: package.into(),
+            source,
         }),
     }
 }
@@ -399,7 +398,7 @@ fn unseal(
     let progress = options.progress.unwrap_or(&NoProgress);
     progress.set_total(ciphertext_size);
 
-    // Three stages: reading and hashing the ciphertext, decrypting it, and (here) checking and extracting the tar.
+    // Three stages: reading the ciphertext, hashing and decrypting it, and (here) checking and extracting the tar.
     let (raw_writer, raw_reader) = pipe(CHUNK_BYTES, DEPTH);
     let (plain_writer, plain_reader) = pipe(CHUNK_BYTES, DEPTH);
     let (read, decrypted, contents) = std::thread::scope(|scope| {
@@ -423,12 +422,12 @@ fn unseal(
     // Failing to read explains failing to decrypt, which explains whatever the tar side saw.
     let contents = match (read, decrypted, contents) {
         (Err(e), _, _) | (Ok(_), Err(e), _) | (Ok(_), Ok(_), Err(e)) => return Err(e),
-        (Ok(None), _, _) | (_, Ok(false), _) => {
+        (Ok(false), _, _) | (_, Ok(None), _) => {
             return Err(EvidenceError::Damaged {
                 path: package.into(),
             });
         }
-        (Ok(Some((digest, size))), Ok(true), Ok(contents)) => {
+        (Ok(true), Ok(Some((digest, size))), Ok(contents)) => {
             check_ciphertext(package, &statement, &digest, size)?;
             contents
         }
@@ -654,7 +653,7 @@ fn read_archive(
             });
         }
         if let Some((full, file)) = output {
-            file.sync_all().map_err(EvidenceError::write(full))?;
+            file.finish().map_err(EvidenceError::write(full))?;
         }
         let digest: Sha256Digest = hasher.finalize().into();
         if is_payload {

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -251,4 +252,80 @@ fn keys_made_by_age_keygen_work_with_the_command() {
         fx.dir.path(),
     );
     assert_ok(&decrypted, "age -d");
+}
+
+#[test]
+fn age_and_the_age_crate_decrypt_for_every_recipient() {
+    if !tools_present(&["age"]) {
+        return;
+    }
+    use secrecy::ExposeSecret;
+    let fx = Fixture::new();
+    // Sizes around the 64 KiB age chunk and the 1 MiB pipeline chunk, so that the tar stream ends in a short, a
+    // full and a just-started chunk across the three packages.
+    let others: Vec<_> = (0..2).map(|_| age::x25519::Identity::generate()).collect();
+    for (n, size) in [(0, 3 * 65_536 + 5), (1, 1_048_576 - 2048), (2, 1_048_576)] {
+        let name = format!("file{n}.bin");
+        let content: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+        fx.write_files(&[(name.as_str(), &content)]);
+        let mut options = fx.options(&[&name]);
+        options
+            .recipients
+            .extend(others.iter().map(age::x25519::Identity::to_public));
+        let package = format!("p{n}.age");
+        comity_evidence::seal(options, &fx.path(&package)).expect("seal");
+
+        let by_crate = fx.decrypt(&fx.path(&package));
+        let by_fixture = comity_evidence::verify(&fx.path(&package), Some(&fx.identity), None);
+        assert!(by_fixture.is_ok(), "{by_fixture:?}");
+        for (i, identity) in std::iter::once(&fx.identity).chain(&others).enumerate() {
+            let identity_path = fx.path(&format!("identity{n}-{i}.txt"));
+            std::fs::write(
+                &identity_path,
+                format!("{}\n", identity.to_string().expose_secret()),
+            )
+            .expect("identity file");
+            let out = format!("plain{n}-{i}.tar");
+            assert_ok(
+                &run(
+                    "age",
+                    &[
+                        "-d",
+                        "-i",
+                        identity_path.to_str().expect("utf-8"),
+                        "-o",
+                        &out,
+                        &package,
+                    ],
+                    fx.dir.path(),
+                ),
+                "age -d",
+            );
+            let by_age = std::fs::read(fx.path(&out)).expect("plaintext");
+            assert_eq!(by_age, by_crate, "recipient {i}, package {n}");
+            // The age crate agrees for this recipient too.
+            let bytes = std::fs::read(fx.path(&package)).expect("package");
+            let mut by_crate_for_recipient = Vec::new();
+            age::Decryptor::new(&bytes[..])
+                .expect("age header")
+                .decrypt(std::iter::once(identity as &dyn age::Identity))
+                .expect("decrypt")
+                .read_to_end(&mut by_crate_for_recipient)
+                .expect("plaintext");
+            assert_eq!(by_crate_for_recipient, by_crate);
+        }
+        // The payload is in the tar, byte for byte.
+        let mut archive = tar::Archive::new(&by_crate[..]);
+        let mut found = false;
+        for entry in archive.entries().expect("tar") {
+            let mut entry = entry.expect("entry");
+            if entry.path_bytes().as_ref() == format!("data/{name}").as_bytes() {
+                let mut bytes = Vec::new();
+                entry.read_to_end(&mut bytes).expect("entry bytes");
+                assert_eq!(bytes, content);
+                found = true;
+            }
+        }
+        assert!(found, "data/{name} is in the bag");
+    }
 }
