@@ -526,14 +526,7 @@ impl NodeService {
             action,
             reason.as_deref(),
         )
-        .map_err(|e| ServiceError::NotAllowed {
-            message: e.to_string(),
-            state: state.to_string(),
-            allowed: lifecycle::allowed_actions(mechanism.lifecycle_rules(), state)
-                .iter()
-                .map(|a| a.to_string())
-                .collect(),
-        })?;
+        .map_err(crate::service::step_refused)?;
         let now = self.clock.now().max(record.updated_at);
         let updated = self
             .store

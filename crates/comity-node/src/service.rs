@@ -112,6 +112,21 @@ impl From<StoreError> for ServiceError {
     }
 }
 
+/// A step the lifecycle does not allow, as the API reports it: the state and the steps open from it, or the missing
+/// reason.
+pub(crate) fn step_refused(e: TransitionError) -> ServiceError {
+    match e {
+        TransitionError::NotAllowed {
+            state, ref allowed, ..
+        } => ServiceError::NotAllowed {
+            message: e.to_string(),
+            state: state.to_string(),
+            allowed: allowed.iter().map(|a| a.to_string()).collect(),
+        },
+        TransitionError::ReasonRequired { .. } => invalid("/reason", e.to_string()),
+    }
+}
+
 fn invalid(pointer: &str, message: impl Into<String>) -> ServiceError {
     ServiceError::Invalid(vec![FieldProblem::new(pointer, message)])
 }
@@ -612,19 +627,8 @@ impl NodeService {
                 format!("is longer than {} characters", wire::MAX_TEXT_CHARS),
             ));
         }
-        let to =
-            lifecycle::apply(mechanism.lifecycle_rules(), state, action, reason).map_err(|e| {
-                match e {
-                    TransitionError::NotAllowed {
-                        state, ref allowed, ..
-                    } => ServiceError::NotAllowed {
-                        message: e.to_string(),
-                        state: state.to_string(),
-                        allowed: allowed.iter().map(|a| a.to_string()).collect(),
-                    },
-                    TransitionError::ReasonRequired { .. } => invalid("/reason", e.to_string()),
-                }
-            })?;
+        let to = lifecycle::apply(mechanism.lifecycle_rules(), state, action, reason)
+            .map_err(step_refused)?;
         let doc = self.document(&record)?;
         if matches!(action, Action::Send | Action::SubmitForAuthorisation) {
             let missing = request::missing_fields(&doc, mechanism);

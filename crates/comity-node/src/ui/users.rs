@@ -118,6 +118,27 @@ fn failed(e: &AccountError) -> Markup {
     m! { p class="error" role="alert" { (e.to_string()) } }
 }
 
+/// The page after a change: with what to tell the administrator, or why the change was refused.
+async fn after(
+    state: &AppState,
+    user: &User,
+    shared: &Shared,
+    outcome: Result<Option<Markup>, AccountError>,
+) -> Result<Response, UiError> {
+    let accounts = accounts_of(state, user).await?;
+    Ok(match outcome {
+        Ok(notice) => page(user.lang, user, shared, StatusCode::OK, notice, &accounts),
+        Err(e) => page(
+            user.lang,
+            user,
+            shared,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(failed(&e)),
+            &accounts,
+        ),
+    })
+}
+
 /// `GET /users`.
 pub(super) async fn list(
     State(state): State<AppState>,
@@ -164,29 +185,11 @@ pub(super) async fn add(
         }
         Err(e) => Err(AccountError::Invalid(e.to_string())),
     };
-    let accounts = accounts_of(&state, &user).await?;
-    Ok(match outcome {
-        Ok(e) => {
-            tracing::info!(by = %user.signed_in.user.username, "account added in the web UI");
-            let notice = enrolled(lang, form.value("username").trim(), &e);
-            page(
-                lang,
-                &user,
-                &shared,
-                StatusCode::OK,
-                Some(notice),
-                &accounts,
-            )
-        }
-        Err(e) => page(
-            lang,
-            &user,
-            &shared,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(failed(&e)),
-            &accounts,
-        ),
-    })
+    if outcome.is_ok() {
+        tracing::info!(by = %user.signed_in.user.username, "account added in the web UI");
+    }
+    let outcome = outcome.map(|e| Some(enrolled(lang, form.value("username").trim(), &e)));
+    after(&state, &user, &shared, outcome).await
 }
 
 /// The account named in the path, if it belongs to the administrator's authority.
@@ -212,18 +215,7 @@ pub(super) async fn disable(
     user.require(&shared, Action::ManageUsers)?;
     own_account(&state, &user, &name).await?;
     let outcome = state.service.accounts().disable(&name).await;
-    let accounts = accounts_of(&state, &user).await?;
-    Ok(match outcome {
-        Ok(()) => page(user.lang, &user, &shared, StatusCode::OK, None, &accounts),
-        Err(e) => page(
-            user.lang,
-            &user,
-            &shared,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(failed(&e)),
-            &accounts,
-        ),
-    })
+    after(&state, &user, &shared, outcome.map(|()| None)).await
 }
 
 /// `POST /users/{name}/reset`.
@@ -243,26 +235,6 @@ pub(super) async fn reset(
         .accounts()
         .reset(&name, form.value("password").to_owned())
         .await;
-    let accounts = accounts_of(&state, &user).await?;
-    Ok(match outcome {
-        Ok(e) => {
-            let notice = enrolled(user.lang, &name, &e);
-            page(
-                user.lang,
-                &user,
-                &shared,
-                StatusCode::OK,
-                Some(notice),
-                &accounts,
-            )
-        }
-        Err(e) => page(
-            user.lang,
-            &user,
-            &shared,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(failed(&e)),
-            &accounts,
-        ),
-    })
+    let outcome = outcome.map(|e| Some(enrolled(user.lang, &name, &e)));
+    after(&state, &user, &shared, outcome).await
 }
