@@ -374,7 +374,17 @@ async fn every_forgery_and_mistake_is_refused_with_a_signed_reason_and_leaves_no
     assert_eq!(f.requests("br-247").await.len(), 1);
 
     let mut tampered = good.seal(&fr_key).0;
-    tampered.payload = tampered.payload.replacen('A', "B", 1);
+    // One word of the signed payload changed, the JSON still valid: only the signature can tell.
+    let payload = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        &tampered.payload,
+    )
+    .unwrap();
+    let changed = String::from_utf8(payload)
+        .unwrap()
+        .replacen("Intrusion", "Intrusiom", 1);
+    assert!(changed.contains("Intrusiom"));
+    tampered.payload = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, changed);
     let mut reused = good.clone();
     reused.body["case_reference"] = json!("C-2");
     let cases: Vec<(&str, Vec<u8>)> = vec![
