@@ -983,3 +983,250 @@ fn evidence_is_sealed_inside_a_node_to_an_authority_of_its_directory_and_queued(
         text(&out)
     );
 }
+
+fn comity_with_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_comity"))
+        .args(args)
+        .env("USER", "tester")
+        .env_remove("COMITY_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_judge_signs_with_their_own_key_and_records_keep_the_state() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    let out = comity(&[
+        "init",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--authority",
+        "fr-central",
+        "--state",
+        "fr",
+        "--kind",
+        "central-authority",
+        "--name",
+        "Central authority",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let d = dir.to_str().unwrap();
+    let password = "the judge's own passphrase\n";
+    let out = comity_with_stdin(
+        &["user", "add", "--dir", d, "jeanne", "--role", "judge"],
+        password,
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = comity(&[
+        "case",
+        "new",
+        "--dir",
+        d,
+        "--reference",
+        "FR-9",
+        "--title",
+        "t",
+        "--json",
+    ]);
+    let case: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = tmp.path().join("mla.json");
+    std::fs::write(
+        &doc,
+        serde_json::json!({
+            "mechanism": "mla-stored-data",
+            "requested_state": "BR",
+            "instrument": "BC",
+            "offences": [{"catalogue_entry": "illegal-access", "national_provision": "CP 323-1", "max_penalty_months": 36}],
+            "summary_of_facts": "Intrusion",
+            "data_sought": [{"category": "content", "description": "messages"}],
+            "relation_to_offence": "origin",
+            "necessity": "only the host holds them",
+            "assistance_sought": "search and seizure",
+            "purpose": "Prosecution",
+            "language": "en"
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = comity(&[
+        "request",
+        "new",
+        "--dir",
+        d,
+        "--case",
+        case["id"].as_str().unwrap(),
+        "--file",
+        doc.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let request: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = request["id"].as_str().unwrap();
+    let step = |action: &str| comity(&["request", "transition", "--dir", d, id, action]);
+    assert!(step("submit-for-authorisation").status.success());
+
+    // Without the judge's signature, and with a wrong password: refused with the way out, exit 1.
+    let out = step("authorise");
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("/authorisation"), "{:?}", text(&out));
+    let out = comity_with_stdin(
+        &[
+            "request",
+            "transition",
+            "--dir",
+            d,
+            id,
+            "authorise",
+            "--judge",
+            "jeanne",
+        ],
+        "not the password\n",
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("does not open"), "{:?}", text(&out));
+    let out = comity_with_stdin(
+        &[
+            "request",
+            "transition",
+            "--dir",
+            d,
+            id,
+            "authorise",
+            "--judge",
+            "jeanne",
+            "--json",
+        ],
+        password,
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["state"], "authorised");
+    assert!(step("send").status.success());
+
+    // Onward use beyond the stated purpose needs a recorded consent.
+    let onward = || {
+        comity(&[
+            "request",
+            "onward-use",
+            "--dir",
+            d,
+            id,
+            "--purpose",
+            "Tax inspection",
+            "--recipient",
+            "requesting-authority",
+        ])
+    };
+    let out = onward();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).1.contains("onward.consent-required"),
+        "{:?}",
+        text(&out)
+    );
+    let out = comity(&[
+        "request",
+        "consent",
+        "--dir",
+        d,
+        id,
+        "--reference",
+        "BR-2026-7",
+        "--purpose",
+        "Tax inspection",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(onward().status.success());
+
+    // Notice: a review date in the past is refused; a deferral is recorded and not yet due.
+    let out = comity(&[
+        "request",
+        "notice",
+        "--dir",
+        d,
+        id,
+        "--defer-until",
+        "2020-01-01T00:00:00Z",
+        "--reason",
+        "would alert the suspect",
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("/review_on"), "{:?}", text(&out));
+    let out = comity(&[
+        "request",
+        "notice",
+        "--dir",
+        d,
+        id,
+        "--defer-until",
+        "2099-01-01T00:00:00Z",
+        "--reason",
+        "would alert the suspect",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["state"], "sent", "records keep the state");
+    assert_eq!(v["records"]["notice"]["status"], "deferred");
+    let out = comity(&["request", "reminders", "--dir", d]);
+    assert!(out.status.success());
+    assert!(text(&out).0.contains("no notice review is due"));
+}
+
+#[test]
+fn log_reconcile_explains_bad_keys_states_and_unreachable_nodes() {
+    let run = |a_key: &str, a_state: &str, a_url: &str| {
+        comity(&[
+            "log",
+            "reconcile",
+            "--a-url",
+            a_url,
+            "--a-log-key",
+            a_key,
+            "--a-state",
+            a_state,
+            "--b-url",
+            "http://127.0.0.1:9",
+            "--b-log-key",
+            a_key,
+            "--b-state",
+            "BR",
+        ])
+    };
+    let out = run("not-a-key", "FR", "http://127.0.0.1:9");
+    assert!(!out.status.success());
+    assert!(
+        text(&out).1.contains("is not a verifier key"),
+        "{:?}",
+        text(&out)
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    init(&dir);
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    let key = config
+        .lines()
+        .find_map(|l| l.strip_prefix("log_public_key = \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_owned();
+    let key = key.as_str();
+    let out = run(key, "Atlantis", "http://127.0.0.1:9");
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("--a-state"), "{:?}", text(&out));
+    let out = run(key, "FR", "http://127.0.0.1:9");
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("does not verify"), "{:?}", text(&out));
+}
