@@ -997,4 +997,8 @@ async fn a_judge_authorises_in_the_browser_by_signing_with_their_password() {
     assert_eq!(view.state, "authorised");
     let last = view.events.last().unwrap();
     assert_eq!(last.actor, "jean");
+    // The request page shows the safeguards on record: the purpose the evidence may serve.
+    let page = v.get(&url).await;
+    let records = page.body.split("id=\"records\"").nth(1).unwrap();
+    assert!(records.contains("prosecution"), "{}", page.body);
 }
