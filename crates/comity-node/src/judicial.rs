@@ -19,7 +19,6 @@ use comity_seal::{Envelope, NodeSigningKey, PublicKey};
 use comity_store::Store;
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::access::Role;
@@ -107,11 +106,7 @@ pub enum JudicialError {
 
 /// SHA-256 (hex) of a request document as stored.
 pub fn document_digest(document: &str) -> String {
-    hex(&Sha256::digest(document.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::evidence::protocol::sha256_hex(document.as_bytes())
 }
 
 fn wrapping_key(password: &str, salt: &[u8]) -> Result<[u8; 32], JudicialError> {
@@ -198,13 +193,12 @@ pub async fn public_key(
 }
 
 async fn active_judge(store: &Arc<dyn Store>, username: &str) -> Result<(), JudicialError> {
-    let user = store
+    store
         .user_by_name(username)
         .await?
         .filter(|u| !u.disabled && u.role == Role::Judge.to_string())
-        .ok_or_else(|| JudicialError::NotAJudge(username.to_owned()))?;
-    drop(user);
-    Ok(())
+        .map(drop)
+        .ok_or_else(|| JudicialError::NotAJudge(username.to_owned()))
 }
 
 /// Signs `decision` with the judge's own key, opened with their password. Returns the DSSE envelope as JSON.
@@ -227,8 +221,7 @@ pub async fn sign(
         return Err(bad("nonce"));
     }
     let password = password.to_owned();
-    let salt_for = salt.clone();
-    let wrap = tokio::task::spawn_blocking(move || wrapping_key(&password, &salt_for))
+    let wrap = tokio::task::spawn_blocking(move || wrapping_key(&password, &salt))
         .await
         .map_err(|e| JudicialError::Internal(e.to_string()))??;
     let seed = ChaCha20Poly1305::new((&wrap).into())

@@ -23,7 +23,7 @@ use utoipa::ToSchema;
 
 use crate::judicial;
 use crate::safeguards::FindingView;
-use crate::service::{CLOCK_ACTOR, NodeService, ServiceError};
+use crate::service::{CLOCK_ACTOR, NodeService, ServiceError, internal, invalid};
 use crate::wire::{self, RequestView};
 
 /// The purpose stated when a request names none: evidence may serve the proceedings the request describes.
@@ -229,16 +229,6 @@ pub struct ReminderView {
     pub finding: FindingView,
 }
 
-fn invalid(pointer: &str, message: impl Into<String>) -> ServiceError {
-    ServiceError::Invalid(vec![comity_core::request::FieldProblem::new(
-        pointer, message,
-    )])
-}
-
-fn internal(e: impl std::fmt::Display) -> ServiceError {
-    ServiceError::Internal(e.to_string())
-}
-
 fn parse_time(pointer: &str, text: &str) -> Result<OffsetDateTime, ServiceError> {
     OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map_err(|_| invalid(pointer, format!("`{text}` is not an RFC 3339 time")))
@@ -252,10 +242,11 @@ fn action_of(e: &EventRecord) -> Option<Action> {
     e.action.parse().ok()
 }
 
-/// The meta key under which a pending validation or notice review is indexed for the clock.
-fn index_key(kind: &str, request_id: &str) -> String {
-    format!("pending/{kind}/{request_id}")
-}
+/// Where the clock finds requests sent as emergency orders awaiting validation (`<prefix><request id>`).
+const VALIDATION_INDEX: &str = "pending/validation/";
+
+/// Where the reminders find requests whose notice was deferred.
+const NOTICE_INDEX: &str = "pending/notice/";
 
 /// Whether evidence received under the request may be used: not while it is quarantined.
 pub fn quarantined(events: &[EventRecord]) -> bool {
@@ -586,7 +577,7 @@ impl NodeService {
             )
             .await?;
         self.store
-            .set_meta(&index_key("validation", id), "")
+            .delete_meta(&format!("{VALIDATION_INDEX}{id}"))
             .await?;
         Ok(view)
     }
@@ -753,27 +744,30 @@ impl NodeService {
                 ));
             }
         };
-        // The index is written first: a crash before the event leaves a hint the reminders re-check against the
-        // events, never a deferral without its reminder.
-        let index = detail["review_on"].as_str().unwrap_or_default().to_owned();
-        self.store
-            .set_meta(&index_key("notice", id), &index)
+        // A deferral is indexed before its event, and a notice given unindexed after it: a crash in between leaves a
+        // hint the reminders re-check against the events, never a deferral without its reminder.
+        let index = format!("{NOTICE_INDEX}{id}");
+        let review_on = detail["review_on"].as_str().map(str::to_owned);
+        if let Some(review_on) = &review_on {
+            self.store.set_meta(&index, review_on).await?;
+        }
+        let view = self
+            .append_record(&record, Action::RecordNotice, None, detail, actor)
             .await?;
-        self.append_record(&record, Action::RecordNotice, None, detail, actor)
-            .await
+        if review_on.is_none() {
+            self.store.delete_meta(&index).await?;
+        }
+        Ok(view)
     }
 
     /// Notice reviews that are due (from the lead time before their date) or overdue, soonest first.
     pub async fn notice_reminders(&self) -> Result<Vec<ReminderView>, ServiceError> {
         let now = self.clock.now();
         let mut out = Vec::new();
-        for (key, value) in self.store.all_meta().await? {
-            let Some(id) = key.strip_prefix("pending/notice/") else {
+        for (key, _) in self.store.meta_with_prefix(NOTICE_INDEX).await? {
+            let Some(id) = key.strip_prefix(NOTICE_INDEX) else {
                 continue;
             };
-            if value.is_empty() {
-                continue;
-            }
             let Some((_, events)) = self.store.request_with_events(id).await? else {
                 continue;
             };
@@ -803,7 +797,7 @@ impl NodeService {
     ) -> Result<(), ServiceError> {
         Ok(self
             .store
-            .set_meta(&index_key("validation", id), &wire::rfc3339(due))
+            .set_meta(&format!("{VALIDATION_INDEX}{id}"), &wire::rfc3339(due))
             .await?)
     }
 
@@ -812,16 +806,13 @@ impl NodeService {
         let now = self.clock.now();
         let window = self.safeguards.rules.emergency_validation.clone();
         let mut done = Vec::new();
-        for (key, value) in self.store.all_meta().await? {
-            let Some(id) = key.strip_prefix("pending/validation/") else {
+        for (key, _) in self.store.meta_with_prefix(VALIDATION_INDEX).await? {
+            let Some(id) = key.strip_prefix(VALIDATION_INDEX) else {
                 continue;
             };
-            if value.is_empty() {
-                continue;
-            }
             let (record, events, _) = self.load(id).await?;
             let Some(issued) = validation_issued_at(&events) else {
-                self.store.set_meta(&key, "").await?;
+                self.store.delete_meta(&key).await?;
                 continue;
             };
             let status = safeguards::validation_status(
@@ -831,7 +822,7 @@ impl NodeService {
                 now,
             );
             if quarantined(&events) || matches!(status, ValidationStatus::Valid { .. }) {
-                self.store.set_meta(&key, "").await?;
+                self.store.delete_meta(&key).await?;
                 continue;
             }
             let Some(finding) = status.finding(&window) else {
@@ -849,7 +840,7 @@ impl NodeService {
                 .await
             {
                 Ok(_) => {
-                    self.store.set_meta(&key, "").await?;
+                    self.store.delete_meta(&key).await?;
                     tracing::warn!(request = %id, "emergency order not validated in time: quarantined");
                     done.push(id.to_owned());
                 }

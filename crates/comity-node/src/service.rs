@@ -127,8 +127,14 @@ pub(crate) fn step_refused(e: TransitionError) -> ServiceError {
     }
 }
 
-fn invalid(pointer: &str, message: impl Into<String>) -> ServiceError {
+/// One field refused, at its JSON pointer.
+pub(crate) fn invalid(pointer: &str, message: impl Into<String>) -> ServiceError {
     ServiceError::Invalid(vec![FieldProblem::new(pointer, message)])
+}
+
+/// A failure inside the node.
+pub(crate) fn internal(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Internal(e.to_string())
 }
 
 /// Which requests to list.
@@ -1400,15 +1406,7 @@ fn case_view(r: CaseRecord) -> CaseView {
 /// detail, as the thread chain writes it).
 pub(crate) fn event_message(e: &EventRecord) -> Option<comity_tlog::Hash> {
     let detail: serde_json::Value = serde_json::from_str(&e.detail).ok()?;
-    let hex = detail["message"].as_str()?;
-    if hex.len() != 64 || !hex.is_ascii() {
-        return None;
-    }
-    let mut bytes = [0u8; 32];
-    for (i, b) in bytes.iter_mut().enumerate() {
-        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(comity_tlog::Hash(bytes))
+    comity_evidence::digest::parse_sha256_hex(detail["message"].as_str()?).map(comity_tlog::Hash)
 }
 
 pub(crate) fn event_grounds(e: &EventRecord) -> Vec<String> {

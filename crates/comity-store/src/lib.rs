@@ -684,7 +684,14 @@ pub trait Store: AccountStore + EvidenceStore + Send + Sync + 'static {
     }
 
     /// Every node setting, by key.
-    async fn all_meta(&self) -> Result<Vec<(String, String)>, StoreError>;
+    async fn all_meta(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.meta_with_prefix("").await
+    }
+    /// The node settings whose key starts with `prefix`, by key: the small work lists the clock and the delivery
+    /// loop keep (`pending/...`).
+    async fn meta_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// Removes a node setting; nothing happens if there is none.
+    async fn delete_meta(&self, key: &str) -> Result<(), StoreError>;
     /// Cases by id (bytewise), after `after` if given, at most `limit`: pages through every case.
     async fn cases_by_id(
         &self,

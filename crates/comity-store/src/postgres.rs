@@ -273,6 +273,53 @@ const CASE_COLUMNS: &str = "id, reference, title, created_by, created_ms";
 const EVENT_COLUMNS: &str =
     "request_id, seq, action, from_state, to_state, actor, at_ms, reason, detail";
 
+/// Inserts a request: one created here, or one that arrived in a message (inside that message's transaction).
+async fn insert_request(
+    client: &impl deadpool_postgres::GenericClient,
+    r: &RequestRecord,
+) -> Result<(), StoreError> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "INSERT INTO requests ({REQUEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .await
+        .map_err(backend)?;
+    client
+        .execute(
+            &stmt,
+            &[
+                &r.id,
+                &r.case_id,
+                &r.mechanism,
+                &r.state,
+                &r.document,
+                &r.urgency,
+                &r.created_by,
+                &to_ms(r.created_at),
+                &to_ms(r.updated_at),
+                &r.next_due.map(to_ms),
+                &to_i64(r.version),
+            ],
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            if is(&e, &SqlState::UNIQUE_VIOLATION) {
+                StoreError::Duplicate {
+                    what: "request",
+                    id: r.id.clone(),
+                }
+            } else if is(&e, &SqlState::FOREIGN_KEY_VIOLATION) {
+                StoreError::NotFound {
+                    what: "case",
+                    id: r.case_id.clone(),
+                }
+            } else {
+                backend(e)
+            }
+        })
+}
+
 fn request_row(r: &Row) -> Result<RequestRecord, StoreError> {
     Ok(RequestRecord {
         id: r.try_get(0).map_err(backend)?,
@@ -537,46 +584,7 @@ impl Store for PostgresStore {
     #[tracing::instrument(skip_all)]
     async fn create_request(&self, r: RequestRecord) -> Result<(), StoreError> {
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "INSERT INTO requests ({REQUEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-            ))
-            .await
-            .map_err(backend)?;
-        client
-            .execute(
-                &stmt,
-                &[
-                    &r.id,
-                    &r.case_id,
-                    &r.mechanism,
-                    &r.state,
-                    &r.document,
-                    &r.urgency,
-                    &r.created_by,
-                    &to_ms(r.created_at),
-                    &to_ms(r.updated_at),
-                    &r.next_due.map(to_ms),
-                    &to_i64(r.version),
-                ],
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                if is(&e, &SqlState::UNIQUE_VIOLATION) {
-                    StoreError::Duplicate {
-                        what: "request",
-                        id: r.id.clone(),
-                    }
-                } else if is(&e, &SqlState::FOREIGN_KEY_VIOLATION) {
-                    StoreError::NotFound {
-                        what: "case",
-                        id: r.case_id.clone(),
-                    }
-                } else {
-                    backend(e)
-                }
-            })
+        insert_request(&client, &r).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -861,10 +869,13 @@ impl Store for PostgresStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn all_meta(&self) -> Result<Vec<(String, String)>, StoreError> {
+    async fn meta_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
         let client = self.client().await?;
         let found = client
-            .query("SELECT key, value FROM node_meta ORDER BY key", &[])
+            .query(
+                "SELECT key, value FROM node_meta WHERE starts_with(key, $1) ORDER BY key",
+                &[&prefix],
+            )
             .await
             .map_err(backend)?;
         rows(found, |r| {
@@ -873,6 +884,15 @@ impl Store for PostgresStore {
                 r.try_get(1).map_err(backend)?,
             ))
         })
+    }
+
+    async fn delete_meta(&self, key: &str) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute("DELETE FROM node_meta WHERE key = $1", &[&key])
+            .await
+            .map(|_| ())
+            .map_err(backend)
     }
 
     #[tracing::instrument(skip_all)]

@@ -1084,15 +1084,28 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn all_meta(&self) -> Result<Vec<(String, String)>, StoreError> {
+    async fn meta_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let prefix = prefix.to_owned();
         self.read(move |conn| {
             let mut stmt = conn
-                .prepare_cached("SELECT key, value FROM node_meta ORDER BY key")
+                .prepare_cached(
+                    "SELECT key, value FROM node_meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+                )
                 .map_err(backend)?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))
                 .map_err(backend)?;
             rows.collect::<Result<_, _>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn delete_meta(&self, key: &str) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        self.write(move |conn| {
+            conn.execute("DELETE FROM node_meta WHERE key = ?1", [key])
+                .map(|_| ())
+                .map_err(backend)
         })
         .await
     }

@@ -96,6 +96,8 @@ pub enum ProofError {
 pub struct Checked {
     /// The leaf.
     pub leaf: Leaf,
+    /// Its index in the log.
+    pub index: u64,
     /// The checkpoint.
     pub checkpoint: Checkpoint,
     /// Names of the cosignatures present (not verified without witness keys).
@@ -189,6 +191,7 @@ fn included(
     })?;
     Ok(Checked {
         leaf,
+        index,
         checkpoint,
         cosignature_names: note
             .signatures()
@@ -259,10 +262,10 @@ pub fn check_message(
         &proof.checkpoint,
     )?;
     let digest = expected_sha256.unwrap_or(&proof.message_sha256);
-    let logged: Option<String> = checked
+    let logged = checked
         .leaf
         .message
-        .map(|h| h.0.iter().map(|b| format!("{b:02x}")).collect());
+        .map(|h| comity_evidence::digest::hex(&h.0));
     if logged.as_deref() != Some(digest) {
         return Err(ProofError::OtherMessage);
     }

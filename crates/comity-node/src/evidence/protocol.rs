@@ -14,7 +14,6 @@
 use comity_seal::dsse::Envelope;
 use comity_seal::keys::{NodeSigningKey, PublicKey};
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 use utoipa::ToSchema;
 
 /// DSSE payload type of an offer.
@@ -127,18 +126,10 @@ impl EvidenceReceipt {
 
 /// SHA-256, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&sha2::Sha256::digest(bytes))
+    hex(&comity_evidence::digest::sha256(bytes))
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+pub(crate) use comity_evidence::digest::hex;
 
 /// Whether `text` is a SHA-256 in lower-case hex.
 pub fn is_sha256_hex(text: &str) -> bool {

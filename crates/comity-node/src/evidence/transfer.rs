@@ -49,6 +49,28 @@ fn is_refusal(status: StatusCode) -> bool {
     )
 }
 
+/// Sends one request of a transfer: the receiver's successful answer, or how the pass ends (given up on a refusal,
+/// tried again later on anything else; `unreachable` says what failed when no answer came).
+async fn answer_of(
+    request: reqwest::RequestBuilder,
+    unreachable: impl FnOnce(reqwest::Error) -> String,
+) -> Result<reqwest::Response, Pass> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| Pass::Retry(unreachable(e)))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let text = problem_text(response).await;
+    Err(if is_refusal(status) {
+        Pass::Refused(text)
+    } else {
+        Pass::Retry(text)
+    })
+}
+
 impl NodeService {
     /// Works on every evidence transfer due now; returns when the next one is due.
     pub async fn deliver_evidence_due(&self) -> Result<Option<OffsetDateTime>, EvidenceError> {
@@ -136,25 +158,14 @@ impl NodeService {
             chunk_sha256: digests.clone(),
         };
         let base = format!("{}/federation/v1/evidence", to.endpoint);
-        let response = match client
+        let offered = client
             .post(format!("{base}/offers"))
             .header("content-type", "application/json")
-            .body(offer.sign(self.federation.key()))
-            .send()
-            .await
-        {
+            .body(offer.sign(self.federation.key()));
+        let response = match answer_of(offered, |e| format!("cannot reach {base}: {e}")).await {
             Ok(r) => r,
-            Err(e) => return Ok(Pass::Retry(format!("cannot reach {base}: {e}"))),
+            Err(pass) => return Ok(pass),
         };
-        if !response.status().is_success() {
-            let status = response.status();
-            let text = problem_text(response).await;
-            return Ok(if is_refusal(status) {
-                Pass::Refused(text)
-            } else {
-                Pass::Retry(text)
-            });
-        }
         let answer: OfferAnswer = match response.json().await {
             Ok(a) => a,
             Err(e) => return Ok(Pass::Retry(format!("unreadable answer to the offer: {e}"))),
@@ -194,45 +205,22 @@ impl NodeService {
                 .read_chunk(&blobs, &blob, record, index, digest)
                 .await?;
             let url = format!("{base}/uploads/{}/chunks/{index}", answer.upload_id);
-            let response = match client
+            let put = client
                 .put(&url)
                 .header("content-type", "application/octet-stream")
-                .body(chunk)
-                .send()
-                .await
-            {
-                Ok(r) => r,
-                Err(e) => return Ok(Pass::Retry(format!("cannot send chunk {index}: {e}"))),
-            };
-            let status = response.status();
-            if !status.is_success() {
-                let text = problem_text(response).await;
-                return Ok(if is_refusal(status) {
-                    Pass::Refused(text)
-                } else {
-                    Pass::Retry(text)
-                });
+                .body(chunk);
+            if let Err(pass) = answer_of(put, |e| format!("cannot send chunk {index}: {e}")).await {
+                return Ok(pass);
             }
             self.store.evidence_chunk_sent(&record.id).await?;
             sent_now += 1;
         }
-        let response = match client
-            .post(format!("{base}/uploads/{}/complete", answer.upload_id))
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => return Ok(Pass::Retry(format!("cannot complete the upload: {e}"))),
-        };
-        let status = response.status();
-        if !status.is_success() {
-            let text = problem_text(response).await;
-            return Ok(if is_refusal(status) {
-                Pass::Refused(text)
-            } else {
-                Pass::Retry(text)
-            });
-        }
+        let complete = client.post(format!("{base}/uploads/{}/complete", answer.upload_id));
+        let response =
+            match answer_of(complete, |e| format!("cannot complete the upload: {e}")).await {
+                Ok(r) => r,
+                Err(pass) => return Ok(pass),
+            };
         let receipt = response.text().await.unwrap_or_default();
         self.accept_receipt(record, to, &answer.upload_id, &receipt)
             .await

@@ -16,23 +16,13 @@ use super::message::{
     StatusBody,
 };
 use super::{ALLOWED_SKEW, backoff, security};
-use crate::service::{NodeService, ServiceError};
+use crate::service::{NodeService, ServiceError, internal, invalid};
 use crate::wire::{self, RequestInput};
 
 /// Outgoing or incoming.
 pub const OUTGOING: &str = "outgoing";
 /// Incoming.
 pub const INCOMING: &str = "incoming";
-
-fn internal(e: impl std::fmt::Display) -> ServiceError {
-    ServiceError::Internal(e.to_string())
-}
-
-fn invalid(pointer: &str, message: impl Into<String>) -> ServiceError {
-    ServiceError::Invalid(vec![comity_core::request::FieldProblem::new(
-        pointer, message,
-    )])
-}
 
 /// The answer to a message: whether it was stored, and the signed receipt to return.
 #[derive(Debug, Clone)]

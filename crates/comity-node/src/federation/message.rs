@@ -5,7 +5,6 @@ use base64::Engine;
 use comity_seal::dsse::Envelope;
 use comity_seal::keys::{NodeSigningKey, PublicKey};
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 use utoipa::ToSchema;
 
 /// Payload type of a receipt.
@@ -73,11 +72,7 @@ pub struct StatusBody {
 
 /// SHA-256 of an envelope's bytes, hex.
 pub fn envelope_hash(bytes: &[u8]) -> String {
-    hex(&sha2::Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::evidence::protocol::sha256_hex(bytes)
 }
 
 impl MessagePayload {

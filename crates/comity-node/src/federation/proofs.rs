@@ -12,9 +12,11 @@ use comity_store::OutboxRecord;
 use crate::eventlog::proof::{self, MessageProof};
 use crate::service::{NodeService, ServiceError};
 
-/// Where the sender keeps what it still has to fetch, and what it fetched.
+/// Where the sender keeps what it still has to fetch (`<prefix><message id>`), and what it fetched.
+const PENDING: &str = "pending/log-proof/";
+
 fn pending_key(message_id: &str) -> String {
-    format!("pending/log-proof/{message_id}")
+    format!("{PENDING}{message_id}")
 }
 
 fn proof_key(message_id: &str) -> String {
@@ -48,10 +50,8 @@ impl NodeService {
         let event = events
             .iter()
             .find(|e| {
-                crate::service::event_message(e).is_some_and(|h| {
-                    h.0.iter().map(|b| format!("{b:02x}")).collect::<String>()
-                        == inbox.envelope_sha256
-                })
+                crate::service::event_message(e)
+                    .is_some_and(|h| comity_evidence::digest::hex(&h.0) == inbox.envelope_sha256)
             })
             .ok_or_else(not_found)?;
         let (request_id, seq) = (event.request_id.clone(), event.seq);
@@ -94,8 +94,8 @@ impl NodeService {
             return Ok(0);
         };
         let mut got = 0;
-        for (key, value) in self.store.all_meta().await? {
-            let Some(message_id) = key.strip_prefix("pending/log-proof/") else {
+        for (key, value) in self.store.meta_with_prefix(PENDING).await? {
+            let Some(message_id) = key.strip_prefix(PENDING) else {
                 continue;
             };
             let Some((recipient, digest)) = value.split_once(' ') else {
@@ -123,7 +123,7 @@ impl NodeService {
                 Ok(_) => {
                     let text = String::from_utf8_lossy(&bytes).into_owned();
                     self.store.set_meta(&proof_key(message_id), &text).await?;
-                    self.store.set_meta(&key, "").await?;
+                    self.store.delete_meta(&key).await?;
                     got += 1;
                 }
                 Err(e) => {

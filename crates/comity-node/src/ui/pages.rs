@@ -886,6 +886,20 @@ struct Extras {
     checklist: Vec<crate::safeguards::ChecklistItemView>,
 }
 
+impl Extras {
+    /// Reads them; the checklist only when a decision form is shown (`decides`).
+    async fn of(state: &AppState, view: &RequestView, decides: bool) -> Self {
+        Self {
+            evidence: super::evidence::of_request(state, &view.id).await,
+            checklist: if decides {
+                super::records::checklist(state, view).await
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
 fn request_page_markup(
     state: &AppState,
     shared: &Shared,
@@ -1023,10 +1037,11 @@ pub(super) async fn request_page(
         return Err(UiError::Forbidden(lang));
     }
     let findings = page_findings(&state, &view).await;
-    let extras = Extras {
-        evidence: super::evidence::of_request(&state, &view.id).await,
-        checklist: super::records::checklist(&state, &view).await,
-    };
+    let decides = view
+        .allowed_actions
+        .iter()
+        .any(|a| DECISIONS.contains(&a.as_str()));
+    let extras = Extras::of(&state, &view, decides).await;
     let body = request_page_markup(&state, &shared, &user, &view, findings, None, &extras);
     Ok(html(
         StatusCode::OK,
@@ -1067,14 +1082,7 @@ pub(super) async fn request_step(
         return Err(UiError::Forbidden(lang));
     }
     let findings = page_findings(&state, &view).await;
-    let extras = Extras {
-        evidence: super::evidence::of_request(&state, &view.id).await,
-        checklist: if DECISIONS.contains(&step.as_str()) {
-            super::records::checklist(&state, &view).await
-        } else {
-            Vec::new()
-        },
-    };
+    let extras = Extras::of(&state, &view, DECISIONS.contains(&step.as_str())).await;
     let again = |notice: String, findings: Option<Vec<FindingView>>| -> Response {
         let body = request_page_markup(
             &state,

@@ -14,10 +14,13 @@ use time::OffsetDateTime;
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
-use super::{PostgresStore, apply_transition, backend, from_ms, is, rows, to_i64, to_ms, to_u64};
+use super::{
+    PostgresStore, apply_transition, backend, from_ms, insert_request, is, rows, to_i64, to_ms,
+    to_u64,
+};
 use crate::{
-    Accepted, CaseRecord, InboxRecord, MessageEffect, OutboxRecord, RequestLink, RequestRecord,
-    SecurityEvent, StoreError, Transition,
+    Accepted, CaseRecord, InboxRecord, MessageEffect, OutboxRecord, RequestLink, SecurityEvent,
+    StoreError, Transition,
 };
 
 const LINK_COLUMNS: &str = "request_id, direction, counterpart, thread, upstream";
@@ -212,40 +215,6 @@ async fn insert_case_if_new(tx: &Tx<'_>, case: &CaseRecord) -> Result<(), StoreE
             StoreError::Duplicate {
                 what: "case",
                 id: case.reference.clone(),
-            }
-        } else {
-            backend(e)
-        }
-    })
-}
-
-async fn insert_request(tx: &Tx<'_>, r: &RequestRecord) -> Result<(), StoreError> {
-    tx.execute(
-        &format!(
-            "INSERT INTO requests ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            super::REQUEST_COLUMNS
-        ),
-        &[
-            &r.id,
-            &r.case_id,
-            &r.mechanism,
-            &r.state,
-            &r.document,
-            &r.urgency,
-            &r.created_by,
-            &to_ms(r.created_at),
-            &to_ms(r.updated_at),
-            &r.next_due.map(to_ms),
-            &to_i64(r.version),
-        ],
-    )
-    .await
-    .map(|_| ())
-    .map_err(|e| {
-        if is(&e, &SqlState::UNIQUE_VIOLATION) {
-            StoreError::Duplicate {
-                what: "request",
-                id: r.id.clone(),
             }
         } else {
             backend(e)

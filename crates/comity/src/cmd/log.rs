@@ -98,10 +98,12 @@ pub enum LogCommand {
     },
 }
 
-fn client_for(url: &str, fingerprint: Option<&str>) -> anyhow::Result<reqwest::Client> {
+/// The HTTP client for a node: pinned to its certificate (`flag` says how to give it) over HTTPS, plain only on
+/// loopback.
+fn client_for(url: &str, fingerprint: Option<&str>, flag: &str) -> anyhow::Result<reqwest::Client> {
     Ok(
         match comity_node::tls::route(url, fingerprint)
-            .map_err(|e| anyhow!("{e}; pass the certificate fingerprint for an https:// URL"))?
+            .map_err(|e| anyhow!("{e}; pass {flag} for an https:// URL"))?
         {
             comity_node::tls::Route::Pinned(fp) => comity_node::tls::pinned_client(&[&fp])?,
             comity_node::tls::Route::Loopback => comity_node::tls::loopback_client()?,
@@ -153,7 +155,7 @@ async fn reconcile(
                 "{flag} `{key}` is not a verifier key ({e}); copy it from the node's config.toml"
             )
         })?;
-        let client = client_for(url, fp)?;
+        let client = client_for(url, fp, "the certificate fingerprint")?;
         logs.push(
             fetch_log(&client, url.trim_end_matches('/'), &key)
                 .await
@@ -207,12 +209,7 @@ pub async fn run(command: LogCommand) -> anyhow::Result<ExitCode> {
             witness_keys,
             state_file,
         } => {
-            let client = match comity_node::tls::route(&url, tls_cert_sha256.as_deref())
-                .map_err(|e| anyhow!("{e}; pass --tls-cert-sha256 for an https:// URL"))?
-            {
-                comity_node::tls::Route::Pinned(fp) => comity_node::tls::pinned_client(&[&fp])?,
-                comity_node::tls::Route::Loopback => comity_node::tls::loopback_client()?,
-            };
+            let client = client_for(&url, tls_cert_sha256.as_deref(), "--tls-cert-sha256")?;
             verify(&client, &url, log_key, &witness_keys, &state_file).await
         }
         LogCommand::Prove { dir, event, out } => prove(&dir, &event, &out).await,
@@ -252,9 +249,7 @@ pub async fn run(command: LogCommand) -> anyhow::Result<ExitCode> {
                 println!(
                     "proof ok: `{}` logged the message as leaf {} ({} {} {}→{} on {}), checkpoint size {}",
                     checked.checkpoint.origin,
-                    serde_json::from_slice::<proof::MessageProof>(&bytes)
-                        .map(|p| p.index)
-                        .unwrap_or_default(),
+                    checked.index,
                     checked.leaf.kind,
                     checked.leaf.mechanism,
                     checked.leaf.sending_state.as_str(),
@@ -272,9 +267,7 @@ pub async fn run(command: LogCommand) -> anyhow::Result<ExitCode> {
             let checked = proof::check(&bytes, log_key.as_deref())?;
             println!(
                 "proof ok: leaf {} of `{}` at size {} ({} {} {}→{} on {})",
-                serde_json::from_slice::<proof::EventProof>(&bytes)
-                    .map(|p| p.index)
-                    .unwrap_or_default(),
+                checked.index,
                 checked.checkpoint.origin,
                 checked.checkpoint.size,
                 checked.leaf.kind,
