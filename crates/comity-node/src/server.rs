@@ -332,6 +332,9 @@ impl Node {
         let deliverer = self
             .deliver_in_background
             .then(|| tokio::spawn(deliver_forever(self.service.clone())));
+        let proof_collector = self
+            .deliver_in_background
+            .then(|| tokio::spawn(collect_proofs_forever(self.service.clone())));
         // This process's name in the store's leases.
         let holder = format!(
             "serve-{}-{}",
@@ -378,6 +381,9 @@ impl Node {
         .with_graceful_shutdown(shutdown)
         .await;
         if let Some(task) = deliverer {
+            task.abort();
+        }
+        if let Some(task) = proof_collector {
             task.abort();
         }
         if let Some(task) = evidence_deliverer {
@@ -507,15 +513,7 @@ pub async fn shutdown_signal() {
 
 /// Delivers the outbox until aborted: whenever a message is queued, and when the next retry falls due.
 async fn deliver_forever(service: NodeService) {
-    let mut last_proofs = std::time::Instant::now();
     loop {
-        // The receivers' log proofs of delivered messages, fetched once their logs have sequenced them.
-        if last_proofs.elapsed() >= std::time::Duration::from_secs(1) {
-            last_proofs = std::time::Instant::now();
-            if let Err(e) = service.collect_receiver_proofs().await {
-                tracing::warn!(error = %e, "cannot collect receivers' log proofs");
-            }
-        }
         let wait = match service.deliver_due().await {
             Ok(Some(next)) => {
                 let ms = (next - service.now()).whole_milliseconds().clamp(10, 1000);
@@ -528,5 +526,16 @@ async fn deliver_forever(service: NodeService) {
             }
         };
         service.federation().wait(wait).await;
+    }
+}
+
+/// Fetches the receivers' log proofs of delivered messages, once a second, until aborted. It runs apart from
+/// delivery, so that a receiver that accepts connections but never answers delays only its own proofs.
+async fn collect_proofs_forever(service: NodeService) {
+    loop {
+        if let Err(e) = service.collect_receiver_proofs().await {
+            tracing::warn!(error = %e, "cannot collect receivers' log proofs");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }

@@ -191,8 +191,9 @@ impl ServerCertVerifier for PinnedVerifier {
     }
 }
 
-/// Timeouts of clients talking to other nodes.
-const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a client talking to another node waits for its answer, in all.
+pub const PEER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a client talking to another node waits for the connection.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// An HTTPS client that trusts only servers presenting a certificate with one of these fingerprints.
@@ -207,7 +208,7 @@ pub fn pinned_client(pins: &[&str]) -> Result<reqwest::Client, TlsError> {
     reqwest::Client::builder()
         .use_preconfigured_tls(config)
         .https_only(true)
-        .timeout(TIMEOUT)
+        .timeout(PEER_TIMEOUT)
         .connect_timeout(CONNECT_TIMEOUT)
         .build()
         .map_err(|e| TlsError::Client(e.to_string()))
@@ -216,7 +217,7 @@ pub fn pinned_client(pins: &[&str]) -> Result<reqwest::Client, TlsError> {
 /// A client for plain `http://` on loopback only.
 pub fn loopback_client() -> Result<reqwest::Client, TlsError> {
     reqwest::Client::builder()
-        .timeout(TIMEOUT)
+        .timeout(PEER_TIMEOUT)
         .connect_timeout(CONNECT_TIMEOUT)
         .build()
         .map_err(|e| TlsError::Client(e.to_string()))

@@ -892,3 +892,55 @@ async fn each_side_proves_the_other_logged_the_message_and_the_logs_reconcile() 
         "{r:?}"
     );
 }
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_costs_one_timeout_per_round_of_proofs() {
+    let mut f = Federation::new(&pair()).await;
+    f.start("br-247").await;
+    f.start("fr-247").await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let id = f.draft("fr-247", preservation()).await;
+        f.step("fr-247", &id, "send").await;
+        ids.push(id);
+    }
+    f.deliver("fr-247").await;
+    for id in &ids {
+        let view = f.peer("fr-247").service.request(id).await.unwrap();
+        assert_eq!(view.exchange.unwrap().sent[0].status, "delivered");
+    }
+
+    // br-247 stops and something takes its port that accepts connections and never answers (a hung process).
+    let br = f.peers.iter_mut().find(|p| p.id == "br-247").unwrap();
+    let _ = br.stop.take().unwrap().send(());
+    let mut silent = None;
+    for _ in 0..100 {
+        if let Ok(l) = tokio::net::TcpListener::bind(("127.0.0.1", br.port)).await {
+            silent = Some(l);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let silent = silent.expect("br-247's port is free again");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = silent.accept().await {
+            held.push(conn);
+        }
+    });
+
+    // Three proofs are wanted from it; the round gives up on it after the first silent answer.
+    let started = std::time::Instant::now();
+    let got = f
+        .peer("fr-247")
+        .service
+        .collect_receiver_proofs()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(got, 0);
+    assert!(
+        took < comity_node::tls::PEER_TIMEOUT * 3 / 2,
+        "one timeout per round, not one per message: {took:?}"
+    );
+}

@@ -89,11 +89,15 @@ impl NodeService {
     }
 
     /// Fetches the receiver proofs still wanted; returns how many arrived and checked.
+    ///
+    /// A receiver that cannot be reached (or does not answer within the client's timeout) is skipped for the rest of
+    /// the round, so one silent receiver costs one timeout per round, not one per message.
     pub async fn collect_receiver_proofs(&self) -> Result<usize, ServiceError> {
         let Some(directory) = self.federation.directory() else {
             return Ok(0);
         };
         let mut got = 0;
+        let mut unreachable = std::collections::HashSet::new();
         for (key, value) in self.store.meta_with_prefix(PENDING).await? {
             let Some(message_id) = key.strip_prefix(PENDING) else {
                 continue;
@@ -101,6 +105,9 @@ impl NodeService {
             let Some((recipient, digest)) = value.split_once(' ') else {
                 continue;
             };
+            if unreachable.contains(recipient) {
+                continue;
+            }
             let Some(to) = directory.authority(recipient) else {
                 continue;
             };
@@ -109,6 +116,7 @@ impl NodeService {
             };
             let url = format!("{}/log/messages/{message_id}?sha256={digest}", to.endpoint);
             let Ok(response) = client.get(&url).send().await else {
+                unreachable.insert(recipient.to_owned());
                 continue;
             };
             if !response.status().is_success() {
