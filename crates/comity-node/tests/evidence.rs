@@ -155,6 +155,11 @@ impl Two {
     /// A restart: the node is opened again from its directory, as after a crash or an upgrade.
     async fn restart(&mut self, id: &str) {
         self.stop(id).await;
+        self.reopen(id).await;
+    }
+
+    /// A stopped node opened again from its directory and serving.
+    async fn reopen(&mut self, id: &str) {
         let clock = self.clock.clone();
         let p = self.peers.iter_mut().find(|p| p.id == id).unwrap();
         let node = open(&p.dir, &clock);
@@ -545,12 +550,7 @@ async fn an_interrupted_transfer_resumes_without_resending_completed_chunks() {
     assert_eq!(view.chunks_sent, Some(7));
 
     // It comes back (opened again from disk); after the backoff the transfer resumes at chunk 7.
-    let clock = two.clock.clone();
-    let p = two.peers.iter_mut().find(|p| p.id == "fr-247").unwrap();
-    let node = open(&p.dir, &clock);
-    p.service = node.service.clone();
-    p.node = Some(node);
-    two.start("fr-247").await;
+    two.reopen("fr-247").await;
     two.service("br-247")
         .evidence_side()
         .unwrap()
@@ -1140,12 +1140,7 @@ async fn received_packages_go_to_the_object_store_the_node_is_configured_with() 
         server.endpoint
     ));
     std::fs::write(dir.join("config.toml"), config).unwrap();
-    let clock = two.clock.clone();
-    let p = two.peers.iter_mut().find(|p| p.id == "fr-247").unwrap();
-    let node = open(&p.dir, &clock);
-    p.service = node.service.clone();
-    p.node = Some(node);
-    two.start("fr-247").await;
+    two.reopen("fr-247").await;
 
     let package = two.seal(&two.key("br-247"), "fr-247", &fr_id, "answer");
     two.service("br-247")
@@ -1186,6 +1181,73 @@ async fn received_packages_go_to_the_object_store_the_node_is_configured_with() 
 
     // A node whose S3 secret is missing does not open, and says how to fix it.
     std::fs::remove_file(dir.join("s3.secret")).unwrap();
-    let err = Node::open_with_clock(&dir, clock.clone()).err().unwrap();
+    let err = Node::open_with_clock(&dir, two.clock.clone())
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("s3.secret"), "{err}");
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_costs_one_timeout_per_round_and_then_gets_everything() {
+    let mut two = Two::new().await;
+    let mut attached = Vec::new();
+    for name in ["first", "second", "third"] {
+        let (fr_id, br_id) = two.linked_request().await;
+        let package = two.seal(&two.key("br-247"), "fr-247", &fr_id, name);
+        two.service("br-247")
+            .attach_evidence(&br_id, &package, &statement_of(&package), "cli:test")
+            .await
+            .unwrap();
+        attached.push(br_id);
+    }
+
+    // fr-247 hangs: its port accepts connections and nothing ever answers.
+    two.stop("fr-247").await;
+    let port = two.peer("fr-247").port;
+    let silent = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let holding = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = silent.accept().await {
+            held.push(conn);
+        }
+    });
+    let started = std::time::Instant::now();
+    two.deliver_evidence("br-247").await;
+    let took = started.elapsed();
+    assert!(
+        took < comity_node::tls::PEER_TIMEOUT * 3 / 2,
+        "one timeout per round, not one per package: {took:?}"
+    );
+    let mut errors = Vec::new();
+    for br_id in &attached {
+        let view = &two.evidence("br-247", br_id).await[0];
+        assert_eq!(view.transfer.as_deref(), Some("pending"), "{view:?}");
+        errors.push(view.last_error.clone().unwrap_or_default());
+    }
+    assert_eq!(
+        errors.iter().filter(|e| e.contains("cannot reach")).count(),
+        1,
+        "{errors:?}"
+    );
+    assert_eq!(
+        errors
+            .iter()
+            .filter(|e| e.contains("did not answer earlier in this round"))
+            .count(),
+        2,
+        "{errors:?}"
+    );
+
+    // It comes back: after the backoff every package goes through.
+    holding.abort();
+    let _ = holding.await;
+    two.reopen("fr-247").await;
+    two.clock.advance(time::Duration::seconds(2));
+    two.deliver_evidence("br-247").await;
+    for br_id in &attached {
+        let view = &two.evidence("br-247", br_id).await[0];
+        assert_eq!(view.transfer.as_deref(), Some("delivered"), "{view:?}");
+    }
 }

@@ -23,6 +23,8 @@ enum Pass {
     Continue,
     /// Failed; to be tried again later.
     Retry(String),
+    /// No answer came (cannot connect, or the receiver's time ran out); to be tried again later.
+    Unreachable(String),
     /// The receiver refused the package: not retried.
     Refused(String),
 }
@@ -58,7 +60,7 @@ async fn answer_of(
     let response = request
         .send()
         .await
-        .map_err(|e| Pass::Retry(unreachable(e)))?;
+        .map_err(|e| Pass::Unreachable(unreachable(e)))?;
     let status = response.status();
     if status.is_success() {
         return Ok(response);
@@ -79,11 +81,26 @@ impl NodeService {
         };
         let now = self.clock.now();
         let due = self.store.due_evidence_transfers(now, 16).await?;
+        // A receiver that did not answer is not tried again in this round: one silent receiver costs one client
+        // timeout per round, not one per package, and the packages to the others go on.
+        let mut silent = std::collections::HashSet::new();
         for record in due {
+            if silent.contains(&record.counterpart) {
+                let error = format!(
+                    "not tried: `{}` did not answer earlier in this round",
+                    record.counterpart
+                );
+                self.transfer_retry(&record, now, &error).await?;
+                continue;
+            }
             let pass = self.transfer_pass(&side, &record).await;
             match pass {
                 Ok(Pass::Delivered) | Ok(Pass::Continue) => {}
                 Ok(Pass::Retry(error)) => self.transfer_retry(&record, now, &error).await?,
+                Ok(Pass::Unreachable(error)) => {
+                    silent.insert(record.counterpart.clone());
+                    self.transfer_retry(&record, now, &error).await?;
+                }
                 Ok(Pass::Refused(error)) => {
                     tracing::warn!(evidence = %record.id, recipient = %record.counterpart, "evidence refused by the recipient");
                     self.store
