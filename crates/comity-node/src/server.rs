@@ -380,16 +380,10 @@ impl Node {
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        if let Some(task) = deliverer {
-            task.abort();
-        }
-        if let Some(task) = proof_collector {
-            task.abort();
-        }
-        if let Some(task) = evidence_deliverer {
-            task.abort();
-        }
-        if let Some(task) = background {
+        for task in [deliverer, proof_collector, evidence_deliverer, background]
+            .into_iter()
+            .flatten()
+        {
             task.abort();
         }
         let _ = stop_sweeper.send(());

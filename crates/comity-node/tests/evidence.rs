@@ -4,6 +4,8 @@
 //! a key outside the directory, a package for another request and an old offer are refused and leave nothing stored.
 #![allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -1204,15 +1206,7 @@ async fn a_receiver_that_never_answers_costs_one_timeout_per_round_and_then_gets
     // fr-247 hangs: its port accepts connections and nothing ever answers.
     two.stop("fr-247").await;
     let port = two.peer("fr-247").port;
-    let silent = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let holding = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((conn, _)) = silent.accept().await {
-            held.push(conn);
-        }
-    });
+    let holding = common::hung_peer(port).await;
     let started = std::time::Instant::now();
     two.deliver_evidence("br-247").await;
     let took = started.elapsed();

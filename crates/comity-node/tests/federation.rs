@@ -2,6 +2,8 @@
 //! every refusal at the door, and delivery that survives a partition, driven by an injected clock.
 #![allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -913,21 +915,7 @@ async fn a_receiver_that_never_answers_costs_one_timeout_per_round_of_proofs() {
     // br-247 stops and something takes its port that accepts connections and never answers (a hung process).
     let br = f.peers.iter_mut().find(|p| p.id == "br-247").unwrap();
     let _ = br.stop.take().unwrap().send(());
-    let mut silent = None;
-    for _ in 0..100 {
-        if let Ok(l) = tokio::net::TcpListener::bind(("127.0.0.1", br.port)).await {
-            silent = Some(l);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let silent = silent.expect("br-247's port is free again");
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((conn, _)) = silent.accept().await {
-            held.push(conn);
-        }
-    });
+    let _hung = common::hung_peer(br.port).await;
 
     // Three proofs are wanted from it; the round gives up on it after the first silent answer.
     let started = std::time::Instant::now();

@@ -1,4 +1,5 @@
-//! Test support: a node directory, and a throwaway PostgreSQL schema per test (dropped even after a panic).
+//! Test support: a node directory, a throwaway PostgreSQL schema per test (dropped even after a panic), and a hung
+//! peer.
 #![allow(
     clippy::unwrap_used,
     dead_code,
@@ -122,4 +123,24 @@ impl Drop for TestSchema {
             eprintln!("could not drop test schema `{}`", self.name);
         }
     }
+}
+
+/// Takes `port` on loopback once it is free (a stopped server may hold it a moment) and behaves like a hung process:
+/// it accepts every connection and never answers. Abort the task to let go of the port.
+pub async fn hung_peer(port: u16) -> tokio::task::JoinHandle<()> {
+    let mut bound = None;
+    for _ in 0..100 {
+        if let Ok(listener) = tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            bound = Some(listener);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let listener = bound.expect("the port is free again");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = listener.accept().await {
+            held.push(conn);
+        }
+    })
 }
